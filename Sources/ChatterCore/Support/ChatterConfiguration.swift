@@ -1,0 +1,73 @@
+/// Settings for one Chatter process. Every field has a default that suits a laptop and an
+/// environment variable (named in its doc comment) that overrides it; command-line flags
+/// override both.
+public struct ChatterConfiguration: Sendable {
+    /// Address to listen on. `CHATTER_HOST`, default `127.0.0.1`.
+    public var host: String = "127.0.0.1"
+    /// Port to listen on; 0 picks a free one. `CHATTER_PORT`, default `8080`.
+    public var port: Int = 8080
+    /// Where the embedded store and the signing keys live. `CHATTER_DATA_DIR`, default `./chatter-data`.
+    public var dataDirectory: String = "./chatter-data"
+    /// The issuer and audience stamped into and required of access tokens.
+    /// `CHATTER_TOKEN_ISSUER` (default `chatter`), `CHATTER_TOKEN_AUDIENCE` (default `chatter-api`).
+    public var tokenIssuer: String = "chatter"
+    public var tokenAudience: String = "chatter-api"
+    /// Access-token lifetime. `CHATTER_ACCESS_TOKEN_TTL_SECONDS`, default 900 (15 minutes).
+    public var accessTokenTTL: Int64 = 900
+    /// Refresh-token lifetime; each rotation starts it again. `CHATTER_REFRESH_TOKEN_TTL_SECONDS`, default 30 days.
+    public var refreshTokenTTL: Int64 = 30 * 24 * 3600
+    /// bcrypt work factor, at least 10 outside tests. `CHATTER_BCRYPT_COST`, default 10.
+    public var bcryptCost: Int = 10
+    /// Threads that hash passwords, kept apart from the event loops so a login flood cannot
+    /// stall message traffic. `CHATTER_PASSWORD_THREADS`, default 2.
+    public var passwordHashThreads: Int = 2
+    /// Password hashes that may wait for a thread before logins get 503. `CHATTER_PASSWORD_QUEUE`, default 256.
+    public var passwordHashQueueLimit: Int = 256
+    /// Largest request body accepted, in bytes. `CHATTER_MAX_BODY_BYTES`, default 65536.
+    public var maxBodyBytes: Int = 64 * 1024
+    /// Log level (`trace` … `critical`). `CHATTER_LOG_LEVEL`, default `info`.
+    public var logLevel: String = "info"
+
+    public init() {}
+
+    /// The defaults overridden by whichever `CHATTER_*` variables are set in `environment`.
+    public init(environment: [String: String]) throws {
+        self.init()
+        func string(_ name: String, _ target: inout String) {
+            if let value = environment[name], !value.isEmpty { target = value }
+        }
+        func integer<T: FixedWidthInteger>(_ name: String, _ target: inout T, minimum: T) throws {
+            guard let raw = environment[name], !raw.isEmpty else { return }
+            guard let value = T(raw), value >= minimum else {
+                throw ConfigurationError(variable: name, value: raw, expected: "an integer ≥ \(minimum)")
+            }
+            target = value
+        }
+        string("CHATTER_HOST", &host)
+        try integer("CHATTER_PORT", &port, minimum: 0)
+        string("CHATTER_DATA_DIR", &dataDirectory)
+        string("CHATTER_TOKEN_ISSUER", &tokenIssuer)
+        string("CHATTER_TOKEN_AUDIENCE", &tokenAudience)
+        try integer("CHATTER_ACCESS_TOKEN_TTL_SECONDS", &accessTokenTTL, minimum: 1)
+        try integer("CHATTER_REFRESH_TOKEN_TTL_SECONDS", &refreshTokenTTL, minimum: 1)
+        try integer("CHATTER_BCRYPT_COST", &bcryptCost, minimum: 4)
+        try integer("CHATTER_PASSWORD_THREADS", &passwordHashThreads, minimum: 1)
+        try integer("CHATTER_PASSWORD_QUEUE", &passwordHashQueueLimit, minimum: 1)
+        try integer("CHATTER_MAX_BODY_BYTES", &maxBodyBytes, minimum: 1024)
+        string("CHATTER_LOG_LEVEL", &logLevel)
+        guard port <= 65535 else {
+            throw ConfigurationError(variable: "CHATTER_PORT", value: String(port), expected: "a port from 0 to 65535")
+        }
+        guard bcryptCost <= 31 else {
+            throw ConfigurationError(variable: "CHATTER_BCRYPT_COST", value: String(bcryptCost), expected: "4 to 31")
+        }
+    }
+}
+
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public var variable: String
+    public var value: String
+    public var expected: String
+
+    public var description: String { "\(variable)=\(value) is invalid: expected \(expected)" }
+}

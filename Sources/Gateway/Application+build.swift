@@ -1,0 +1,93 @@
+import AuthService
+import ChatService
+import ChatterCore
+import ChatterHTTP
+import Foundation
+import Hummingbird
+import Logging
+import MessagingService
+import NIOCore
+import SQLiteStorage
+import Secrets
+import ServiceLifecycle
+
+/// Builds the all-in-one Chatter server: every role in one process on the embedded store.
+/// `chatter serve` and the tests call this same function.
+///
+/// `onServerRunning` receives the bound port (useful with port 0).
+public func buildApplication(
+    configuration: ChatterConfiguration,
+    logger: Logger,
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) async throws -> some ApplicationProtocol {
+    let components = try await ChatterComponents.make(configuration: configuration, logger: logger)
+
+    let router = Router(context: ChatterRequestContext.self)
+    router.add(middleware: RequestIDMiddleware(maxBodyBytes: configuration.maxBodyBytes))
+    OperationsRoutes(store: components.store, openAPIDocument: try OperationsRoutes.loadOpenAPIDocument()).addRoutes(to: router)
+    let authRoutes = AuthRoutes(service: components.auth)
+    authRoutes.addPublicRoutes(to: router)
+
+    let authenticated = router.group().add(middleware: AuthenticationMiddleware(authenticator: components.auth))
+    authRoutes.addAuthenticatedRoutes(to: authenticated)
+    ChatRoutes(service: components.chats).addRoutes(to: authenticated)
+    MessageRoutes(service: components.messaging).addRoutes(to: authenticated)
+
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "chatter"),
+        services: [components.store, components.hasher],
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
+        logger: logger)
+}
+
+/// The roles wired to the embedded adapters. Built once per process.
+struct ChatterComponents {
+    var store: SQLiteStore
+    var hasher: PasswordHasher
+    var auth: AuthService
+    var chats: ChatService
+    var messaging: MessagingService
+
+    static func make(configuration: ChatterConfiguration, logger: Logger) async throws -> ChatterComponents {
+        let store = try await openStore(configuration: configuration, logger: logger)
+        do {
+            let keys = try await FileSigningKeyStore(directory: configuration.dataDirectory).loadOrCreateKeys()
+            let tokens = try AccessTokens(
+                keys: keys, issuer: configuration.tokenIssuer, audience: configuration.tokenAudience,
+                lifetimeSeconds: configuration.accessTokenTTL)
+            let hasher = PasswordHasher(
+                cost: configuration.bcryptCost, threads: configuration.passwordHashThreads, queueLimit: configuration.passwordHashQueueLimit)
+            let users = SQLiteUserRepository(store: store)
+            let chatRepository = SQLiteChatRepository(store: store)
+            let messageRepository = SQLiteMessageRepository(store: store)
+            let auth = AuthService(
+                users: users, sessions: SQLiteSessionRepository(store: store), tokens: tokens, hasher: hasher,
+                revocations: InMemoryRevocationList(), refreshTokenTTL: configuration.refreshTokenTTL)
+            try await auth.restoreRevocations(logger: logger)
+            return ChatterComponents(
+                store: store, hasher: hasher, auth: auth,
+                chats: ChatService(chats: chatRepository, summaries: MessagingSummaryLookup(messages: messageRepository),
+                                   users: AuthUserLookup(users: users)),
+                messaging: MessagingService(messages: messageRepository, membership: ChatMembershipLookup(chats: chatRepository)))
+        } catch {
+            await store.close()
+            throw error
+        }
+    }
+}
+
+/// Creates the data directory (owner-only) and opens the embedded store in it, applying
+/// migrations. `chatter migrate` calls this alone.
+public func openStore(configuration: ChatterConfiguration, logger: Logger) async throws -> SQLiteStore {
+    var logger = logger
+    logger[metadataKey: LoggingKeys.dataDirectory] = .string(configuration.dataDirectory)
+    do {
+        try FileManager.default.createDirectory(
+            atPath: configuration.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+    } catch {
+        throw ChatterError(.internalError, "cannot create data directory", detail: "\(configuration.dataDirectory): \(error)")
+    }
+    let path = (configuration.dataDirectory as NSString).appendingPathComponent("chatter.sqlite")
+    return try await SQLiteStore.open(path: path, logger: logger)
+}

@@ -1,0 +1,77 @@
+import ChatterCore
+import ChatterHTTP
+import HTTPTypes
+import Hummingbird
+
+/// The messaging role's HTTP surface; every route needs a token.
+public struct MessageRoutes: Sendable {
+    let service: MessagingService
+
+    public init(service: MessagingService) {
+        self.service = service
+    }
+
+    struct SendRequest: Decodable {
+        var body: String
+        var clientMsgID: String
+        enum CodingKeys: String, CodingKey {
+            case body
+            case clientMsgID = "client_msg_id"
+        }
+    }
+
+    struct EditRequest: Decodable {
+        var body: String
+    }
+
+    struct ReadRequest: Decodable {
+        var seq: Int64
+    }
+
+    struct MessageList: Encodable, Sendable {
+        var messages: [Message]
+        var hasMore: Bool
+        enum CodingKeys: String, CodingKey {
+            case messages
+            case hasMore = "has_more"
+        }
+    }
+
+    public func addRoutes(to router: some RouterMethods<ChatterRequestContext>) {
+        router.post("/v1/chats/:chat_id/messages") { request, context in
+            let identity = try context.requireIdentity()
+            let chatID = try context.pathParameter("chat_id")
+            let body = try await request.decode(as: SendRequest.self, context: context)
+            let result = try await service.send(chatID: chatID, senderID: identity.userID, body: body.body, clientMsgID: body.clientMsgID)
+            return JSONBody(result.message, status: result.created ? .created : .ok)
+        }
+        router.get("/v1/chats/:chat_id/messages") { request, context in
+            let identity = try context.requireIdentity()
+            let query = HistoryQuery(
+                beforeSeq: try Validation.sequenceNumber(request.query("before_seq"), field: "before_seq"),
+                afterSeq: try Validation.sequenceNumber(request.query("after_seq"), field: "after_seq"),
+                limit: try Validation.limit(request.query("limit"), default: 50, range: 1...200))
+            let page = try await service.history(chatID: try context.pathParameter("chat_id"), userID: identity.userID, query: query)
+            return JSONBody(MessageList(messages: page.messages, hasMore: page.hasMore))
+        }
+        router.patch("/v1/chats/:chat_id/messages/:message_id") { request, context in
+            let identity = try context.requireIdentity()
+            let body = try await request.decode(as: EditRequest.self, context: context)
+            return JSONBody(try await service.edit(
+                chatID: try context.pathParameter("chat_id"), messageID: try context.pathParameter("message_id"),
+                body: body.body, by: identity.userID))
+        }
+        router.delete("/v1/chats/:chat_id/messages/:message_id") { _, context in
+            let identity = try context.requireIdentity()
+            try await service.delete(
+                chatID: try context.pathParameter("chat_id"), messageID: try context.pathParameter("message_id"), by: identity.userID)
+            return HTTPResponse.Status.noContent
+        }
+        router.post("/v1/chats/:chat_id/read") { request, context in
+            let identity = try context.requireIdentity()
+            let body = try await request.decode(as: ReadRequest.self, context: context)
+            try await service.markRead(chatID: try context.pathParameter("chat_id"), userID: identity.userID, seq: body.seq)
+            return HTTPResponse.Status.noContent
+        }
+    }
+}

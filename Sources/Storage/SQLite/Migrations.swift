@@ -1,0 +1,145 @@
+import ChatterCore
+import Logging
+import SQLiteNIO
+
+/// Versioned schema changes, applied in order, each in its own transaction, recorded in
+/// `schema_migrations`. Never edit a released migration: add a new one.
+///
+/// Table names are prefixed with the role that owns them (`auth_`, `chat_`, `messaging_`); no
+/// role's code touches another role's tables.
+enum Migrations {
+    struct Migration {
+        var version: Int
+        var name: String
+        var statements: [String]
+    }
+
+    static let all: [Migration] = [
+        Migration(version: 1, name: "initial schema", statements: [
+            """
+            CREATE TABLE auth_users (
+                id TEXT PRIMARY KEY,
+                username TEXT NOT NULL UNIQUE,
+                display_name TEXT NOT NULL,
+                password_hash TEXT NOT NULL,
+                created_at INTEGER NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE auth_sessions (
+                id TEXT PRIMARY KEY,
+                user_id TEXT NOT NULL REFERENCES auth_users(id),
+                created_at INTEGER NOT NULL,
+                revoked_at INTEGER
+            )
+            """,
+            "CREATE INDEX auth_sessions_revoked ON auth_sessions(revoked_at) WHERE revoked_at IS NOT NULL",
+            """
+            CREATE TABLE auth_refresh_tokens (
+                token_hash TEXT PRIMARY KEY,
+                session_id TEXT NOT NULL REFERENCES auth_sessions(id),
+                issued_at INTEGER NOT NULL,
+                expires_at INTEGER NOT NULL,
+                used_at INTEGER
+            )
+            """,
+            "CREATE INDEX auth_refresh_tokens_session ON auth_refresh_tokens(session_id)",
+            """
+            CREATE TABLE chat_chats (
+                id TEXT PRIMARY KEY,
+                type TEXT NOT NULL CHECK (type IN ('direct', 'group')),
+                title TEXT,
+                created_by TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                direct_key TEXT UNIQUE
+            )
+            """,
+            """
+            CREATE TABLE chat_members (
+                chat_id TEXT NOT NULL REFERENCES chat_chats(id),
+                user_id TEXT NOT NULL,
+                role TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'member')),
+                joined_at INTEGER NOT NULL,
+                PRIMARY KEY (chat_id, user_id)
+            )
+            """,
+            "CREATE INDEX chat_members_user ON chat_members(user_id)",
+            """
+            CREATE TABLE messaging_chat_state (
+                chat_id TEXT PRIMARY KEY,
+                last_seq INTEGER NOT NULL,
+                last_activity_at INTEGER NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE messaging_messages (
+                id TEXT PRIMARY KEY,
+                chat_id TEXT NOT NULL,
+                seq INTEGER NOT NULL,
+                sender_id TEXT NOT NULL,
+                body TEXT,
+                client_msg_id TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                edited_at INTEGER,
+                deleted_at INTEGER,
+                UNIQUE (chat_id, seq),
+                UNIQUE (chat_id, sender_id, client_msg_id)
+            )
+            """,
+            """
+            CREATE TABLE messaging_read_markers (
+                chat_id TEXT NOT NULL,
+                user_id TEXT NOT NULL,
+                seq INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL,
+                PRIMARY KEY (chat_id, user_id)
+            )
+            """,
+            """
+            CREATE TABLE outbox (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                topic TEXT NOT NULL,
+                partition_key TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                payload TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                published_at INTEGER
+            )
+            """,
+            "CREATE INDEX outbox_unpublished ON outbox(id) WHERE published_at IS NULL",
+        ]),
+    ]
+
+    static var latestVersion: Int { all.map(\.version).max() ?? 0 }
+
+    static func apply(on connection: SQLiteConnection, logger: Logger) async throws {
+        _ = try await connection.query("""
+            CREATE TABLE IF NOT EXISTS schema_migrations (
+                version INTEGER PRIMARY KEY,
+                name TEXT NOT NULL,
+                applied_at INTEGER NOT NULL
+            )
+            """)
+        let applied = Set(try await connection.query("SELECT version FROM schema_migrations").map { Int(try $0.int64("version")) })
+        if let newest = applied.max(), newest > latestVersion {
+            throw ChatterError(.internalError, "database is newer than this binary",
+                               detail: "schema version \(newest) > known \(latestVersion); upgrade chatter")
+        }
+        for migration in all.sorted(by: { $0.version < $1.version }) where !applied.contains(migration.version) {
+            _ = try await connection.query("BEGIN IMMEDIATE")
+            do {
+                for statement in migration.statements {
+                    _ = try await connection.query(statement)
+                }
+                _ = try await connection.query(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                    [.int(migration.version), .text(migration.name), .time(.now())])
+                _ = try await connection.query("COMMIT")
+                logger.info("applied migration", metadata: [LoggingKeys.migration: "\(migration.version) \(migration.name)"])
+            } catch {
+                _ = try? await connection.query("ROLLBACK")
+                throw error
+            }
+        }
+    }
+}

@@ -1,0 +1,110 @@
+import ChatterCore
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import SQLiteNIO
+import ServiceLifecycle
+import Synchronization
+
+/// The embedded store: one SQLite file in WAL mode with one writer connection and a few reader
+/// connections.
+///
+/// Writes run as `BEGIN IMMEDIATE … COMMIT` one at a time through a FIFO gate, which is what
+/// makes per-chat `seq` assignment gap-free and race-free. Readers see the last committed state.
+/// As a `Service` it closes its connections once the server in front of it has drained.
+public final class SQLiteStore: Service, Sendable {
+    public let path: String
+    private let writer: SQLiteConnection
+    private let readers: [SQLiteConnection]
+    private let gate = AsyncGate()
+    private let nextReader = Synchronization.Atomic<Int>(0)
+    private let logger: Logger
+
+    private init(path: String, writer: SQLiteConnection, readers: [SQLiteConnection], logger: Logger) {
+        self.path = path
+        self.writer = writer
+        self.readers = readers
+        self.logger = logger
+    }
+
+    /// Opens (creating if needed) the database at `path` and applies pending migrations.
+    public static func open(path: String, readerCount: Int = 2, logger: Logger) async throws -> SQLiteStore {
+        let threadPool = NIOThreadPool.singleton
+        let eventLoop = MultiThreadedEventLoopGroup.singleton.any()
+        let writer = try await SQLiteConnection.open(storage: .file(path: path), threadPool: threadPool, logger: logger, on: eventLoop)
+        do {
+            // WAL lets readers proceed during a write; synchronous=FULL makes a commit durable
+            // before the client is acknowledged, so an ack survives a power cut, not just a crash.
+            _ = try await writer.query("PRAGMA journal_mode=WAL")
+            _ = try await writer.query("PRAGMA synchronous=FULL")
+            _ = try await writer.query("PRAGMA foreign_keys=ON")
+            _ = try await writer.query("PRAGMA busy_timeout=5000")
+            try await Migrations.apply(on: writer, logger: logger)
+            var readers: [SQLiteConnection] = []
+            for _ in 0..<max(1, readerCount) {
+                let reader = try await SQLiteConnection.open(storage: .file(path: path), threadPool: threadPool, logger: logger, on: eventLoop)
+                _ = try await reader.query("PRAGMA busy_timeout=5000")
+                _ = try await reader.query("PRAGMA query_only=ON")
+                readers.append(reader)
+            }
+            return SQLiteStore(path: path, writer: writer, readers: readers, logger: logger)
+        } catch {
+            try? await writer.close()
+            throw error
+        }
+    }
+
+    /// Runs `body` inside one write transaction; any error rolls it back.
+    func write<T: Sendable>(_ body: @Sendable (SQLiteConnection) async throws -> T) async throws -> T {
+        try await gate.withGate {
+            _ = try await writer.query("BEGIN IMMEDIATE")
+            do {
+                let result = try await body(writer)
+                _ = try await writer.query("COMMIT")
+                return result
+            } catch {
+                do {
+                    _ = try await writer.query("ROLLBACK")
+                } catch let rollbackError {
+                    logger.error("rollback failed", metadata: [LoggingKeys.errorDetail: "\(rollbackError)"])
+                }
+                throw error
+            }
+        }
+    }
+
+    /// Runs `body` on a reader connection. Each statement sees the last committed state; callers
+    /// that need several statements to agree must read them in one statement or in `write`.
+    func read<T: Sendable>(_ body: @Sendable (SQLiteConnection) async throws -> T) async throws -> T {
+        let index = nextReader.wrappingAdd(1, ordering: .relaxed).oldValue
+        let reader = readers[abs(index) % readers.count]
+        return try await body(reader)
+    }
+
+    /// A cheap query proving the file is open and readable, for `/readyz`.
+    public func ping() async throws {
+        _ = try await read { try await $0.query("SELECT 1") }
+    }
+
+    /// The migrations applied to this file, newest last.
+    public func appliedMigrations() async throws -> [Int] {
+        try await read { connection in
+            try await connection.query("SELECT version FROM schema_migrations ORDER BY version").map { Int(try $0.int64("version")) }
+        }
+    }
+
+    public func close() async {
+        for connection in readers + [writer] {
+            do { try await connection.close() } catch {
+                logger.warning("closing SQLite connection failed", metadata: [LoggingKeys.errorDetail: "\(error)"])
+            }
+        }
+    }
+
+    public func run() async throws {
+        try? await gracefulShutdown()
+        // Take the gate so no transaction is cut in half by the close.
+        _ = try? await gate.withGate { await self.close() }
+    }
+}

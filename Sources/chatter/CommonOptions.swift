@@ -1,0 +1,35 @@
+import ArgumentParser
+import ChatterCore
+import Foundation
+import Logging
+
+/// Flags shared by the subcommands; each overrides its `CHATTER_*` environment variable.
+struct CommonOptions: ParsableArguments {
+    @Option(name: .customLong("data-dir"), help: "Directory for the embedded store and keys (env CHATTER_DATA_DIR, default ./chatter-data).")
+    var dataDirectory: String?
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env CHATTER_LOG_LEVEL, default info).")
+    var logLevel: String?
+
+    func configuration() throws -> ChatterConfiguration {
+        var configuration: ChatterConfiguration
+        do {
+            configuration = try ChatterConfiguration(environment: ProcessInfo.processInfo.environment)
+        } catch let error as ConfigurationError {
+            throw ValidationError(error.description)
+        }
+        if let dataDirectory { configuration.dataDirectory = dataDirectory }
+        if let logLevel { configuration.logLevel = logLevel }
+        guard Logger.Level(rawValue: configuration.logLevel) != nil else {
+            throw ValidationError("unknown log level '\(configuration.logLevel)'")
+        }
+        return configuration
+    }
+
+    func makeLogger(_ configuration: ChatterConfiguration) -> Logger {
+        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        var logger = Logger(label: "chatter")
+        logger.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? .info
+        return logger
+    }
+}
