@@ -123,12 +123,16 @@ let package = Package(
         ),
         .testTarget(
             name: "AuthServiceTests",
-            dependencies: ["AuthService", "ChatterCore", "Secrets", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "AuthService", "ChatterCore", "ChatterHTTP", "Secrets", "SQLiteStorage",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "StorageContractTests",
-            dependencies: ["ChatterCore", "SQLiteStorage"],
+            dependencies: ["ChatterCore", "SQLiteStorage", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,0 +1,111 @@
+import ChatterCore
+import Testing
+
+@Suite struct MessageRepositoryContract {
+    func send(_ store: StoreUnderTest, _ chatID: String, from sender: String, _ body: String, clientID: String? = nil) async throws -> AppendResult {
+        try await store.messages.append(NewMessage(
+            id: Identifier.make(), chatID: chatID, senderID: sender, body: body, clientMsgID: clientID ?? Identifier.make()))
+    }
+
+    @Test(arguments: StoreBackend.all)
+    func seqIsDensePerChatAndRetriesAreIdempotent(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store in
+            let first = try await send(store, "c1", from: "u1", "hello", clientID: "m1")
+            #expect(first.created && first.message.seq == 1 && first.message.body == "hello" && !first.message.deleted)
+            #expect(try await send(store, "c1", from: "u2", "hi").message.seq == 2)
+            #expect(try await send(store, "c2", from: "u1", "other chat").message.seq == 1)
+            let retry = try await send(store, "c1", from: "u1", "hello (resent)", clientID: "m1")
+            #expect(!retry.created)
+            #expect(retry.message == first.message)
+            // The same client id from another sender is a different message.
+            #expect(try await send(store, "c1", from: "u2", "mine", clientID: "m1").message.seq == 3)
+            #expect(try await store.messages.lastSeq(chatID: "c1") == 3)
+            #expect(try await store.messages.lastSeq(chatID: "none") == 0)
+            let created = try await store.outbox().filter { $0.kind == .messageCreated }
+            #expect(created.map { $0.message?.seq } == [1, 2, 1, 3])
+        }
+    }
+
+    @Test(arguments: StoreBackend.all)
+    func concurrentSendsGetExactlyOneToN(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store in
+            let seqs = try await withThrowingTaskGroup(of: Int64.self) { group in
+                for index in 0..<50 {
+                    group.addTask { try await send(store, "busy", from: "u\(index % 5)", "message \(index)").message.seq }
+                }
+                return try await group.reduce(into: [Int64]()) { $0.append($1) }
+            }
+            #expect(seqs.sorted() == Array(1...50))
+            let history = try await store.messages.history(chatID: "busy", query: HistoryQuery(limit: 200))
+            #expect(history.messages.map(\.seq) == Array(1...50))
+            #expect(!history.hasMore)
+        }
+    }
+
+    @Test(arguments: StoreBackend.all)
+    func historyPaging(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store in
+            for index in 1...10 { _ = try await send(store, "c", from: "u1", "m\(index)") }
+            func page(before: Int64? = nil, after: Int64? = nil, limit: Int) async throws -> ([Int64], Bool) {
+                let result = try await store.messages.history(chatID: "c", query: HistoryQuery(beforeSeq: before, afterSeq: after, limit: limit))
+                return (result.messages.map(\.seq), result.hasMore)
+            }
+            #expect(try await page(limit: 3) == ([8, 9, 10], true))
+            #expect(try await page(before: 8, limit: 3) == ([5, 6, 7], true))
+            #expect(try await page(before: 3, limit: 3) == ([1, 2], false))
+            #expect(try await page(after: 0, limit: 4) == ([1, 2, 3, 4], true))
+            #expect(try await page(after: 7, limit: 4) == ([8, 9, 10], false))
+            #expect(try await page(before: 6, after: 2, limit: 10) == ([3, 4, 5], false))
+            #expect(try await page(before: 9, after: 2, limit: 2) == ([3, 4], true))
+            #expect(try await page(limit: 10) == (Array(1...10), false))
+            #expect(try await store.messages.history(chatID: "empty", query: HistoryQuery(limit: 5)) == MessagePage(messages: [], hasMore: false))
+        }
+    }
+
+    @Test(arguments: StoreBackend.all)
+    func editAndDeleteKeepTombstones(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store in
+            let message = try await send(store, "c", from: "u1", "original").message
+            let edited = try #require(try await store.messages.edit(chatID: "c", id: message.id, body: "changed", at: .now()))
+            #expect(edited.body == "changed" && edited.editedAt != nil && edited.seq == message.seq)
+            #expect(try await store.messages.edit(chatID: "other", id: message.id, body: "x", at: .now()) == nil)
+            let deleted = try #require(try await store.messages.delete(chatID: "c", id: message.id, at: .now()))
+            #expect(deleted.deleted && deleted.body == nil && deleted.seq == message.seq)
+            #expect(try await store.messages.edit(chatID: "c", id: message.id, body: "revive", at: .now()) == nil)
+            #expect(try await store.messages.delete(chatID: "c", id: message.id, at: .now())?.deleted == true)
+            #expect(try await store.messages.delete(chatID: "c", id: "missing", at: .now()) == nil)
+            let stored = try #require(try await store.messages.message(chatID: "c", id: message.id))
+            #expect(stored.deleted && stored.body == nil)
+            #expect(try await store.messages.history(chatID: "c", query: HistoryQuery(limit: 10)).messages == [stored])
+            let kinds = try await store.outbox().map(\.kind)
+            #expect(kinds == [.messageCreated, .messageUpdated, .messageDeleted])
+        }
+    }
+
+    @Test(arguments: StoreBackend.all)
+    func readMarkersAndSummaries(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store in
+            _ = try await send(store, "c", from: "u1", "one")
+            let two = try await send(store, "c", from: "u2", "two").message
+            _ = try await send(store, "c", from: "u2", "three")
+            let four = try await send(store, "c", from: "u2", "four").message
+            _ = try await store.messages.delete(chatID: "c", id: two.id, at: .now())
+
+            var summaries = try await store.messages.summaries(chatIDs: ["c", "none"], userID: "u1")
+            #expect(summaries["none"] == nil)
+            let summary = try #require(summaries["c"])
+            #expect(summary.lastSeq == 4)
+            #expect(summary.lastMessage == four)
+            #expect(summary.unreadCount == 2, "u1's own message is read by sending it, the deleted one is not counted")
+            // The sender has read up to their own latest message.
+            #expect(try await store.messages.summaries(chatIDs: ["c"], userID: "u2")["c"]?.unreadCount == 0)
+
+            #expect(try await store.messages.markRead(chatID: "c", userID: "u1", seq: 3, at: .now()) == 3)
+            #expect(try await store.messages.markRead(chatID: "c", userID: "u1", seq: 2, at: .now()) == 3, "markers never move back")
+            summaries = try await store.messages.summaries(chatIDs: ["c"], userID: "u1")
+            #expect(summaries["c"]?.unreadCount == 1)
+            let reads = try await store.outbox().filter { $0.kind == .readUpdated }
+            #expect(reads.count == 1 && reads.first?.seq == 3 && reads.first?.userID == "u1")
+        }
+    }
+}
