@@ -56,22 +56,28 @@ public final class SQLiteStore: Service, Sendable {
     }
 
     /// Runs `body` inside one write transaction; any error rolls it back.
-    func write<T: Sendable>(_ body: @Sendable (SQLiteConnection) async throws -> T) async throws -> T {
-        try await gate.withGate {
-            _ = try await writer.query("BEGIN IMMEDIATE")
-            do {
-                let result = try await body(writer)
-                _ = try await writer.query("COMMIT")
-                return result
-            } catch {
+    ///
+    /// The transaction runs in its own task, so cancelling the caller (a client hanging up)
+    /// cannot stop it between BEGIN and COMMIT/ROLLBACK and leave the writer connection stuck
+    /// inside an open transaction. The caller still awaits the outcome.
+    func write<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) async throws -> T) async throws -> T {
+        try await Task {
+            try await self.gate.withGate {
+                _ = try await self.writer.query("BEGIN IMMEDIATE")
                 do {
-                    _ = try await writer.query("ROLLBACK")
-                } catch let rollbackError {
-                    logger.error("rollback failed", metadata: [LoggingKeys.errorDetail: "\(rollbackError)"])
+                    let result = try await body(self.writer)
+                    _ = try await self.writer.query("COMMIT")
+                    return result
+                } catch {
+                    do {
+                        _ = try await self.writer.query("ROLLBACK")
+                    } catch let rollbackError {
+                        self.logger.error("rollback failed", metadata: [LoggingKeys.errorDetail: "\(rollbackError)"])
+                    }
+                    throw error
                 }
-                throw error
             }
-        }
+        }.value
     }
 
     /// Runs `body` on a reader connection. Each statement sees the last committed state; callers
@@ -94,12 +100,16 @@ public final class SQLiteStore: Service, Sendable {
         }
     }
 
+    /// Closes every connection. Shielded from the caller's cancellation: an unclosed handle
+    /// would leak the file lock.
     public func close() async {
-        for connection in readers + [writer] {
-            do { try await connection.close() } catch {
-                logger.warning("closing SQLite connection failed", metadata: [LoggingKeys.errorDetail: "\(error)"])
+        await Task {
+            for connection in self.readers + [self.writer] where !connection.isClosed {
+                do { try await connection.close() } catch {
+                    self.logger.warning("closing SQLite connection failed", metadata: [LoggingKeys.errorDetail: "\(error)"])
+                }
             }
-        }
+        }.value
     }
 
     public func run() async throws {
