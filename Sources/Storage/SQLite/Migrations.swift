@@ -108,6 +108,37 @@ enum Migrations {
             """,
             "CREATE INDEX outbox_unpublished ON outbox(id) WHERE published_at IS NULL",
         ]),
+        Migration(version: 2, name: "embedded event log", statements: [
+            """
+            CREATE TABLE eventlog_records (
+                topic TEXT NOT NULL,
+                partition INTEGER NOT NULL,
+                offset INTEGER NOT NULL,
+                key TEXT NOT NULL,
+                payload TEXT NOT NULL,
+                headers TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                PRIMARY KEY (topic, partition, offset)
+            ) WITHOUT ROWID
+            """,
+            """
+            CREATE TABLE eventlog_heads (
+                topic TEXT NOT NULL,
+                partition INTEGER NOT NULL,
+                next_offset INTEGER NOT NULL,
+                PRIMARY KEY (topic, partition)
+            ) WITHOUT ROWID
+            """,
+            """
+            CREATE TABLE eventlog_offsets (
+                group_id TEXT NOT NULL,
+                topic TEXT NOT NULL,
+                partition INTEGER NOT NULL,
+                next_offset INTEGER NOT NULL,
+                PRIMARY KEY (group_id, topic, partition)
+            ) WITHOUT ROWID
+            """,
+        ]),
     ]
 
     static var latestVersion: Int { all.map(\.version).max() ?? 0 }

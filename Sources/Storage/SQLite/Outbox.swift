@@ -11,6 +11,43 @@ enum Outbox {
     }
 }
 
+/// The relay's view of the outbox.
+public struct SQLiteOutboxReader: OutboxReader {
+    let store: SQLiteStore
+
+    public init(store: SQLiteStore) {
+        self.store = store
+    }
+
+    public func unpublished(limit: Int) async throws -> [OutboxEntry] {
+        try await store.read { connection in
+            try await connection.query(
+                "SELECT id, topic, partition_key, payload FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT ?",
+                [.int(limit)]
+            ).map {
+                OutboxEntry(id: try $0.int64("id"), topic: try $0.string("topic"), key: try $0.string("partition_key"),
+                            payload: try $0.string("payload"))
+            }
+        }
+    }
+
+    public func markPublished(ids: [Int64], at: Timestamp) async throws {
+        guard let first = ids.min(), let last = ids.max() else { return }
+        // The relay publishes a contiguous run of the oldest rows, so a range update is exact.
+        try await store.write { connection in
+            _ = try await connection.query(
+                "UPDATE outbox SET published_at = ? WHERE id BETWEEN ? AND ? AND published_at IS NULL",
+                [.time(at), .int(first), .int(last)])
+        }
+    }
+
+    public var generation: UInt64 { store.commits.generation }
+
+    public func waitForEntries(since generation: UInt64, timeout: Duration) async {
+        await store.commits.wait(since: generation, timeout: timeout)
+    }
+}
+
 extension SQLiteStore {
     /// Outbox rows not yet published, oldest first; the relay of the real-time issue reads these.
     public func unpublishedEvents(limit: Int) async throws -> [(id: Int64, kind: String, chatID: String, payload: String)] {

@@ -20,6 +20,8 @@ public final class SQLiteStore: Service, Sendable {
     private let gate = AsyncGate()
     private let nextReader = Synchronization.Atomic<Int>(0)
     private let logger: Logger
+    /// Moves on after every committed write, so the outbox relay wakes without polling.
+    let commits = ChangeNotifier()
 
     private init(path: String, writer: SQLiteConnection, readers: [SQLiteConnection], logger: Logger) {
         self.path = path
@@ -67,6 +69,7 @@ public final class SQLiteStore: Service, Sendable {
                 do {
                     let result = try await body(self.writer)
                     _ = try await self.writer.query("COMMIT")
+                    self.commits.notify()
                     return result
                 } catch {
                     do {

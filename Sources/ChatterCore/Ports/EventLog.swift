@@ -1,0 +1,87 @@
+/// A record on the event log: one event, its place (topic, partition, offset) and its key.
+public struct EventRecord: Sendable, Hashable {
+    public var topic: String
+    public var partition: Int
+    public var offset: Int64
+    /// Records with the same key land in the same partition, in publish order (the chat id).
+    public var key: String
+    public var payload: String
+    public var headers: [String: String]
+
+    public init(topic: String, partition: Int, offset: Int64, key: String, payload: String, headers: [String: String] = [:]) {
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.key = key
+        self.payload = payload
+        self.headers = headers
+    }
+}
+
+/// What a producer hands to the log.
+public struct OutgoingEvent: Sendable, Hashable {
+    public var topic: String
+    public var key: String
+    public var payload: String
+    public var headers: [String: String]
+
+    public init(topic: String, key: String, payload: String, headers: [String: String] = [:]) {
+        self.topic = topic
+        self.key = key
+        self.payload = payload
+        self.headers = headers
+    }
+}
+
+/// Where a consumer group starts when it has no committed offset yet.
+public enum StartPosition: Sendable, Hashable {
+    /// Every record still in the log.
+    case earliest
+    /// Only records published after subscribing.
+    case latest
+}
+
+/// The event log port: partitioned topics, consumer groups, committed offsets. Embedded (a
+/// SQLite table) in the all-in-one server; Kafka in production.
+public protocol EventLog: Sendable {
+    /// Appends `events` in order; events with the same key keep their relative order.
+    func publish(_ events: [OutgoingEvent]) async throws
+    /// A pull-based subscription of `group` to every partition of `topic`, resuming after the
+    /// group's committed offsets.
+    func subscribe(topic: String, group: String, start: StartPosition) async throws -> any EventSubscription
+}
+
+public protocol EventSubscription: Sendable {
+    /// Waits until records are available and returns up to `maxRecords` of them, in order per
+    /// partition. Throws `CancellationError` when the calling task is cancelled.
+    func next(maxRecords: Int) async throws -> [EventRecord]
+    /// Marks `records` (and everything before them in their partitions) as processed.
+    func commit(_ records: [EventRecord]) async throws
+}
+
+/// Committed outbox rows waiting to be published, in commit order.
+public struct OutboxEntry: Sendable, Hashable {
+    public var id: Int64
+    public var topic: String
+    public var key: String
+    public var payload: String
+
+    public init(id: Int64, topic: String, key: String, payload: String) {
+        self.id = id
+        self.topic = topic
+        self.key = key
+        self.payload = payload
+    }
+}
+
+/// The read side of the transactional outbox, for the relay.
+public protocol OutboxReader: Sendable {
+    /// The oldest unpublished entries.
+    func unpublished(limit: Int) async throws -> [OutboxEntry]
+    func markPublished(ids: [Int64], at: Timestamp) async throws
+    /// Changes whenever new entries may have been committed; read it before `unpublished`.
+    var generation: UInt64 { get }
+    /// Returns once `generation` has moved past `since` (new entries may exist), or after
+    /// `timeout`, which covers entries committed by another process.
+    func waitForEntries(since generation: UInt64, timeout: Duration) async
+}

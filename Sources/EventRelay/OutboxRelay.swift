@@ -1,0 +1,52 @@
+import ChatterCore
+import Logging
+import ServiceLifecycle
+
+/// Publishes committed outbox rows to the event log, oldest first, and marks them published.
+///
+/// It wakes on every commit of the store rather than polling. A crash between publishing and
+/// marking republishes that batch on restart: the log may hold duplicates, which consumers drop
+/// by `(chat_id, seq)`, but never a gap or a reordering.
+public struct OutboxRelay: Service {
+    let outbox: any OutboxReader
+    let log: any EventLog
+    let logger: Logger
+    let batchSize: Int
+
+    public init(outbox: any OutboxReader, log: any EventLog, logger: Logger, batchSize: Int = 500) {
+        self.outbox = outbox
+        self.log = log
+        self.logger = logger
+        self.batchSize = batchSize
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await relayUntilCancelled()
+        }
+    }
+
+    func relayUntilCancelled() async {
+        var failures = 0
+        while !Task.isCancelled {
+            let seen = outbox.generation
+            do {
+                let batch = try await outbox.unpublished(limit: batchSize)
+                if batch.isEmpty {
+                    await outbox.waitForEntries(since: seen, timeout: .seconds(1))
+                    continue
+                }
+                try await log.publish(batch.map { OutgoingEvent(topic: $0.topic, key: $0.key, payload: $0.payload) })
+                try await outbox.markPublished(ids: batch.map(\.id), at: .now())
+                failures = 0
+            } catch {
+                if Task.isCancelled { return }
+                failures += 1
+                logger.error("outbox relay failed; retrying", metadata: [LoggingKeys.errorDetail: "\(error)"])
+                // Back off up to 5 s so a dead dependency is not hammered; nothing is lost, the
+                // rows stay unpublished until a publish succeeds.
+                try? await Task.sleep(for: .milliseconds(min(5000, 100 * (1 << min(failures, 6)))))
+            }
+        }
+    }
+}

@@ -1,0 +1,141 @@
+import ChatterCore
+import Foundation
+import SQLiteNIO
+import Synchronization
+
+/// The embedded event log: partitioned topics in a SQLite table, consumer-group offsets in
+/// another. Subscribers in this process are woken on every append; the timeout in their wait
+/// only matters for appends made by another process on the same file.
+public final class SQLiteEventLog: EventLog {
+    let store: SQLiteStore
+    let partitions: Int
+    let appended = ChangeNotifier()
+
+    public init(store: SQLiteStore, partitions: Int = 4) {
+        self.store = store
+        self.partitions = max(1, partitions)
+    }
+
+    public func publish(_ events: [OutgoingEvent]) async throws {
+        guard !events.isEmpty else { return }
+        let partitions = self.partitions
+        try await store.write { connection in
+            let now = Timestamp.now()
+            for event in events {
+                let partition = Self.partition(for: event.key, count: partitions)
+                let offset = try await connection.query(
+                    """
+                    INSERT INTO eventlog_heads (topic, partition, next_offset) VALUES (?, ?, 1)
+                    ON CONFLICT (topic, partition) DO UPDATE SET next_offset = next_offset + 1
+                    RETURNING next_offset - 1 AS offset
+                    """, [.text(event.topic), .int(partition)]
+                ).first?.int64("offset") ?? 0
+                let headers = String(decoding: try JSONEncoder().encode(event.headers), as: UTF8.self)
+                _ = try await connection.query(
+                    "INSERT INTO eventlog_records (topic, partition, offset, key, payload, headers, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [.text(event.topic), .int(partition), .int(offset), .text(event.key), .text(event.payload), .text(headers), .time(now)])
+            }
+        }
+        appended.notify()
+    }
+
+    public func subscribe(topic: String, group: String, start: StartPosition) async throws -> any EventSubscription {
+        let partitions = self.partitions
+        let positions = try await store.write { connection -> [Int: Int64] in
+            var positions: [Int: Int64] = [:]
+            for row in try await connection.query(
+                "SELECT partition, next_offset FROM eventlog_offsets WHERE group_id = ? AND topic = ?", [.text(group), .text(topic)]) {
+                positions[Int(try row.int64("partition"))] = try row.int64("next_offset")
+            }
+            if positions.count < partitions {
+                var heads: [Int: Int64] = [:]
+                if start == .latest {
+                    for row in try await connection.query("SELECT partition, next_offset FROM eventlog_heads WHERE topic = ?", [.text(topic)]) {
+                        heads[Int(try row.int64("partition"))] = try row.int64("next_offset")
+                    }
+                }
+                for partition in 0..<partitions where positions[partition] == nil {
+                    positions[partition] = heads[partition] ?? 0
+                }
+            }
+            return positions
+        }
+        return SQLiteEventSubscription(log: self, topic: topic, group: group, positions: positions)
+    }
+
+    /// FNV-1a: stable across processes and releases, unlike `Hasher`.
+    static func partition(for key: String, count: Int) -> Int {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in key.utf8 {
+            hash ^= UInt64(byte)
+            hash &*= 0x100_0000_01b3
+        }
+        return Int(hash % UInt64(count))
+    }
+}
+
+final class SQLiteEventSubscription: EventSubscription {
+    let log: SQLiteEventLog
+    let topic: String
+    let group: String
+    /// Next offset to read per partition.
+    private let positions: Mutex<[Int: Int64]>
+
+    init(log: SQLiteEventLog, topic: String, group: String, positions: [Int: Int64]) {
+        self.log = log
+        self.topic = topic
+        self.group = group
+        self.positions = Mutex(positions)
+    }
+
+    func next(maxRecords: Int) async throws -> [EventRecord] {
+        while true {
+            try Task.checkCancellation()
+            let seen = log.appended.generation
+            let records = try await read(maxRecords: maxRecords)
+            if !records.isEmpty { return records }
+            await log.appended.wait(since: seen, timeout: .seconds(1))
+        }
+    }
+
+    private func read(maxRecords: Int) async throws -> [EventRecord] {
+        let current = positions.withLock { $0 }
+        let topic = self.topic
+        let records = try await log.store.read { connection in
+            var records: [EventRecord] = []
+            for (partition, offset) in current.sorted(by: { $0.key < $1.key }) where records.count < maxRecords {
+                for row in try await connection.query(
+                    "SELECT offset, key, payload, headers FROM eventlog_records WHERE topic = ? AND partition = ? AND offset >= ? ORDER BY offset LIMIT ?",
+                    [.text(topic), .int(partition), .int(offset), .int(maxRecords - records.count)]) {
+                    let headers = (try? JSONDecoder().decode([String: String].self, from: Data(try row.string("headers").utf8))) ?? [:]
+                    records.append(EventRecord(
+                        topic: topic, partition: partition, offset: try row.int64("offset"), key: try row.string("key"),
+                        payload: try row.string("payload"), headers: headers))
+                }
+            }
+            return records
+        }
+        positions.withLock { positions in
+            for record in records { positions[record.partition] = max(positions[record.partition] ?? 0, record.offset + 1) }
+        }
+        return records
+    }
+
+    func commit(_ records: [EventRecord]) async throws {
+        var next: [Int: Int64] = [:]
+        for record in records where record.topic == topic {
+            next[record.partition] = max(next[record.partition] ?? 0, record.offset + 1)
+        }
+        guard !next.isEmpty else { return }
+        let group = self.group, topic = self.topic, offsets = next
+        try await log.store.write { connection in
+            for (partition, offset) in offsets {
+                _ = try await connection.query(
+                    """
+                    INSERT INTO eventlog_offsets (group_id, topic, partition, next_offset) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (group_id, topic, partition) DO UPDATE SET next_offset = max(next_offset, excluded.next_offset)
+                    """, [.text(group), .text(topic), .int(partition), .int(offset)])
+            }
+        }
+    }
+}
