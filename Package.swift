@@ -15,6 +15,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -38,6 +39,7 @@ let package = Package(
             dependencies: [
                 "ChatterCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
@@ -75,6 +77,30 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "NotificationService",
+            dependencies: [
+                "ChatterCore", "ChatterHTTP", "MessagingService",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Publishes the transactional outbox to the event log.
+        .target(
+            name: "EventRelay",
+            dependencies: [
+                "ChatterCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "SQLiteStorage",
             dependencies: [
                 "ChatterCore",
@@ -97,13 +123,14 @@ let package = Package(
             name: "Gateway",
             dependencies: [
                 "ChatterCore", "ChatterHTTP", "AuthService", "ChatService", "MessagingService",
-                "SQLiteStorage", "Secrets",
+                "NotificationService", "EventRelay", "SQLiteStorage", "Secrets",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            resources: [.copy("Resources/openapi.yaml")],
+            resources: [.copy("Resources/openapi.yaml"), .copy("Resources/asyncapi.yaml")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -131,6 +158,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "NotificationServiceTests",
+            dependencies: ["NotificationService", "ChatterCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "StorageContractTests",
             dependencies: ["ChatterCore", "SQLiteStorage", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
@@ -141,6 +173,9 @@ let package = Package(
                 "Gateway", "ChatterCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

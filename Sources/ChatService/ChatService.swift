@@ -167,3 +167,23 @@ public struct ChatMembershipLookup: MembershipLookup {
         return Membership(chatType: chat.type, role: member.role)
     }
 }
+
+/// Answers the notification role's "who is in this chat / who shares a chat with them".
+public struct ChatMembersDirectory: ChatMembersLookup {
+    let chats: any ChatRepository
+
+    public init(chats: any ChatRepository) {
+        self.chats = chats
+    }
+
+    public func memberIDs(chatID: String) async throws -> [String] {
+        try await chats.chat(id: chatID)?.members.map(\.userID) ?? []
+    }
+
+    public func contactIDs(of userID: String) async throws -> Set<String> {
+        let chatIDs = try await chats.memberships(userID: userID).map(\.chatID)
+        var contacts = Set(try await chats.chats(ids: chatIDs).flatMap { $0.members.map(\.userID) })
+        contacts.remove(userID)
+        return contacts
+    }
+}

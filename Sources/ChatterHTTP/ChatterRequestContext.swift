@@ -1,5 +1,7 @@
 import ChatterCore
 import Hummingbird
+import HummingbirdWebSocket
+import NIOCore
 
 /// Who made an authenticated request: the user and the login session the token belongs to.
 public struct Identity: Sendable, Hashable {
@@ -20,8 +22,10 @@ public protocol BearerAuthenticator: Sendable {
 }
 
 /// The per-request context every role's routes run with.
-public struct ChatterRequestContext: RequestContext {
+public struct ChatterRequestContext: RequestContext, WebSocketRequestContext {
     public var coreContext: CoreRequestContextStorage
+    /// Where the `/v1/ws` route leaves its handler for the upgrade.
+    public let webSocket = WebSocketHandlerReference<ChatterRequestContext>()
     /// Echoed in `X-Request-Id` and logged with every line about this request.
     public var requestID = ""
     /// Set by the authentication middleware on routes that need a token.
@@ -29,8 +33,13 @@ public struct ChatterRequestContext: RequestContext {
     /// Set from configuration by the request-id middleware before any body is read.
     public var maxUploadSize = 64 * 1024
 
+    /// The connection the request arrived on; the real-time role closes it outright when a
+    /// client stops reading and cannot even be sent a close frame.
+    public let channel: any Channel
+
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+        channel = source.channel
     }
 
     public var requestDecoder: ChatterJSONDecoder { ChatterJSONDecoder() }

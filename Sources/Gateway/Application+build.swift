@@ -3,9 +3,12 @@ import ChatService
 import ChatterCore
 import ChatterHTTP
 import Foundation
+import EventRelay
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 import MessagingService
+import NotificationService
 import NIOCore
 import SQLiteStorage
 import Secrets
@@ -24,7 +27,10 @@ public func buildApplication(
 
     let router = Router(context: ChatterRequestContext.self)
     router.add(middleware: RequestIDMiddleware(maxBodyBytes: configuration.maxBodyBytes))
-    OperationsRoutes(store: components.store, openAPIDocument: try OperationsRoutes.loadOpenAPIDocument()).addRoutes(to: router)
+    OperationsRoutes(
+        store: components.store, openAPIDocument: try OperationsRoutes.loadDocument("openapi"),
+        asyncAPIDocument: try OperationsRoutes.loadDocument("asyncapi")
+    ).addRoutes(to: router)
     let authRoutes = AuthRoutes(service: components.auth)
     authRoutes.addPublicRoutes(to: router)
 
@@ -32,11 +38,14 @@ public func buildApplication(
     authRoutes.addAuthenticatedRoutes(to: authenticated)
     ChatRoutes(service: components.chats).addRoutes(to: authenticated)
     MessageRoutes(service: components.messaging).addRoutes(to: authenticated)
+    components.notifications.addRoutes(to: router)
 
     return Application(
         router: router,
+        server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(maxFrameSize: 64 * 1024)),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "chatter"),
-        services: [components.store, components.hasher],
+        // Shut down in reverse: the server drains first, the store closes last.
+        services: [components.store, components.hasher, components.relay] + components.notifications.services,
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger)
 }
@@ -48,6 +57,8 @@ struct ChatterComponents {
     var auth: AuthService
     var chats: ChatService
     var messaging: MessagingService
+    var relay: OutboxRelay
+    var notifications: NotificationService
 
     static func make(configuration: ChatterConfiguration, logger: Logger) async throws -> ChatterComponents {
         let store = try await openStore(configuration: configuration, logger: logger)
@@ -61,20 +72,35 @@ struct ChatterComponents {
             let users = SQLiteUserRepository(store: store)
             let chatRepository = SQLiteChatRepository(store: store)
             let messageRepository = SQLiteMessageRepository(store: store)
+            let revocations = InMemoryRevocationList()
             let auth = AuthService(
                 users: users, sessions: SQLiteSessionRepository(store: store), tokens: tokens, hasher: hasher,
-                revocations: InMemoryRevocationList(), refreshTokenTTL: configuration.refreshTokenTTL)
+                revocations: revocations, refreshTokenTTL: configuration.refreshTokenTTL)
             try await auth.restoreRevocations(logger: logger)
+            let messaging = MessagingService(messages: messageRepository, membership: ChatMembershipLookup(chats: chatRepository))
+            let eventLog = SQLiteEventLog(store: store)
             return ChatterComponents(
                 store: store, hasher: hasher, auth: auth,
                 chats: ChatService(chats: chatRepository, summaries: MessagingSummaryLookup(messages: messageRepository),
                                    users: AuthUserLookup(users: users)),
-                messaging: MessagingService(messages: messageRepository, membership: ChatMembershipLookup(chats: chatRepository)))
+                messaging: messaging,
+                relay: OutboxRelay(outbox: SQLiteOutboxReader(store: store), log: eventLog, logger: logger),
+                notifications: NotificationService(
+                    configuration: notificationConfiguration(configuration), authenticator: auth, messaging: messaging,
+                    chats: ChatMembersDirectory(chats: chatRepository), revocations: revocations, log: eventLog, logger: logger))
         } catch {
             await store.close()
             throw error
         }
     }
+}
+
+func notificationConfiguration(_ configuration: ChatterConfiguration) -> NotificationService.Configuration {
+    var realtime = NotificationService.Configuration()
+    realtime.sendQueueCapacity = configuration.webSocketSendQueue
+    realtime.authenticationTimeout = .milliseconds(configuration.webSocketAuthTimeoutMs)
+    realtime.presenceGrace = .milliseconds(configuration.presenceGraceMs)
+    return realtime
 }
 
 /// Creates the data directory (owner-only) and opens the embedded store in it, applying

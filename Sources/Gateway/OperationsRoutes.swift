@@ -10,6 +10,7 @@ import SQLiteStorage
 struct OperationsRoutes: Sendable {
     let store: SQLiteStore
     let openAPIDocument: ByteBuffer
+    let asyncAPIDocument: ByteBuffer
 
     struct Health: Encodable, Sendable {
         var status: String
@@ -47,12 +48,15 @@ struct OperationsRoutes: Sendable {
         router.get("/openapi.yaml") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"], body: .init(byteBuffer: openAPIDocument))
         }
+        router.get("/asyncapi.yaml") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"], body: .init(byteBuffer: asyncAPIDocument))
+        }
     }
 
-    /// The OpenAPI document shipped as a resource of this module, served byte for byte.
-    static func loadOpenAPIDocument() throws -> ByteBuffer {
-        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml") else {
-            throw ChatterError(.internalError, "openapi.yaml missing", detail: "resource not found in bundle")
+    /// A document shipped as a resource of this module (`openapi`, `asyncapi`), served byte for byte.
+    static func loadDocument(_ name: String) throws -> ByteBuffer {
+        guard let url = Bundle.module.url(forResource: name, withExtension: "yaml") else {
+            throw ChatterError(.internalError, "\(name).yaml missing", detail: "resource not found in bundle")
         }
         return ByteBuffer(bytes: try Data(contentsOf: url))
     }

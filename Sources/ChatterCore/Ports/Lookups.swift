@@ -26,3 +26,10 @@ public protocol ChatSummaryLookup: Sendable {
 public protocol UserLookup: Sendable {
     func existingUserIDs(_ ids: [String]) async throws -> Set<String>
 }
+
+/// Gives the notification role the members of chats and the people a user shares a chat with.
+public protocol ChatMembersLookup: Sendable {
+    func memberIDs(chatID: String) async throws -> [String]
+    /// Everyone who shares at least one chat with `userID`, without `userID`.
+    func contactIDs(of userID: String) async throws -> Set<String>
+}

@@ -25,6 +25,15 @@ public struct ChatterConfiguration: Sendable {
     public var passwordHashQueueLimit: Int = 256
     /// Largest request body accepted, in bytes. `CHATTER_MAX_BODY_BYTES`, default 65536.
     public var maxBodyBytes: Int = 64 * 1024
+    /// Frames one WebSocket may have waiting before it is closed as too slow (4008).
+    /// `CHATTER_WS_SEND_QUEUE`, default 1024.
+    public var webSocketSendQueue: Int = 1024
+    /// Time a WebSocket without an `Authorization` header has to send its `auth` frame, in ms.
+    /// `CHATTER_WS_AUTH_TIMEOUT_MS`, default 10000.
+    public var webSocketAuthTimeoutMs: Int = 10_000
+    /// How long a user stays online after their last socket closes, in ms, so quick reconnects
+    /// do not flap. `CHATTER_PRESENCE_GRACE_MS`, default 5000.
+    public var presenceGraceMs: Int = 5000
     /// Log level (`trace` … `critical`). `CHATTER_LOG_LEVEL`, default `info`.
     public var logLevel: String = "info"
 
@@ -54,6 +63,9 @@ public struct ChatterConfiguration: Sendable {
         try integer("CHATTER_PASSWORD_THREADS", &passwordHashThreads, minimum: 1)
         try integer("CHATTER_PASSWORD_QUEUE", &passwordHashQueueLimit, minimum: 1)
         try integer("CHATTER_MAX_BODY_BYTES", &maxBodyBytes, minimum: 1024)
+        try integer("CHATTER_WS_SEND_QUEUE", &webSocketSendQueue, minimum: 1)
+        try integer("CHATTER_WS_AUTH_TIMEOUT_MS", &webSocketAuthTimeoutMs, minimum: 1)
+        try integer("CHATTER_PRESENCE_GRACE_MS", &presenceGraceMs, minimum: 0)
         string("CHATTER_LOG_LEVEL", &logLevel)
         guard port <= 65535 else {
             throw ConfigurationError(variable: "CHATTER_PORT", value: String(port), expected: "a port from 0 to 65535")

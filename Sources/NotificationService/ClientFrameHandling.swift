@@ -1,0 +1,94 @@
+import ChatterCore
+import ChatterHTTP
+import Foundation
+import MessagingService
+
+extension NotificationService {
+    static let invalidFrame = ChatterError.Code("invalid_frame", status: 400)
+    /// Most chats one `sync` frame may name.
+    static let maxSyncChats = 1000
+
+    /// Answers one client frame. Frames of a connection are handled in order.
+    func handle(_ text: String, on connection: Connection) async {
+        let frame: ClientFrame
+        do {
+            frame = try JSONDecoder().decode(ClientFrame.self, from: Data(text.utf8))
+        } catch {
+            connection.send(ServerFrame.error(ChatterError(Self.invalidFrame, "frame is not a valid JSON object with a type")))
+            return
+        }
+        switch frame.type {
+        case "ping":
+            connection.send(ServerFrame.pong)
+        case "send":
+            await send(frame, on: connection)
+        case "typing":
+            await typing(frame, on: connection)
+        case "sync":
+            await sync(frame, on: connection)
+        case "auth":
+            connection.send(ServerFrame.error(ChatterError(Self.invalidFrame, "already authenticated")))
+        default:
+            connection.send(ServerFrame.error(ChatterError(Self.invalidFrame, "unknown frame type")))
+        }
+    }
+
+    private func send(_ frame: ClientFrame, on connection: Connection) async {
+        guard let chatID = frame.chatID, let body = frame.body, let clientMsgID = frame.clientMsgID else {
+            connection.send(ServerFrame.error(
+                ChatterError(Self.invalidFrame, "send needs chat_id, body and client_msg_id"), clientMsgID: frame.clientMsgID))
+            return
+        }
+        do {
+            let result = try await messaging.send(chatID: chatID, senderID: connection.userID, body: body, clientMsgID: clientMsgID)
+            connection.send(ServerFrame.ack(clientMsgID: clientMsgID, message: result.message))
+        } catch {
+            connection.send(ServerFrame.error(ChatterError.fromAny(error), clientMsgID: clientMsgID))
+        }
+    }
+
+    private func typing(_ frame: ClientFrame, on connection: Connection) async {
+        guard let chatID = frame.chatID else {
+            connection.send(ServerFrame.error(ChatterError(Self.invalidFrame, "typing needs chat_id")))
+            return
+        }
+        guard connection.allowTyping(chatID: chatID, interval: configuration.typingInterval),
+              let memberIDs = try? await members.members(of: chatID), memberIDs.contains(connection.userID)
+        else { return }
+        let typingFrame = ServerFrame.typing(chatID: chatID, userID: connection.userID)
+        for other in registry.connections(of: memberIDs) where other.userID != connection.userID {
+            other.send(typingFrame)
+        }
+    }
+
+    /// Replays every message after `since` per chat from the store, then lets live events
+    /// through; the connection drops whatever the replay already sent.
+    private func sync(_ frame: ClientFrame, on connection: Connection) async {
+        guard let since = frame.since, since.count <= Self.maxSyncChats, since.values.allSatisfy({ $0 >= 0 }) else {
+            connection.send(ServerFrame.error(ChatterError(Self.invalidFrame, "sync needs since: {chat_id: seq ≥ 0}, at most 1000 chats")))
+            return
+        }
+        var synced: [String: Int64] = [:]
+        for (chatID, seenSeq) in since.sorted(by: { $0.key < $1.key }) {
+            connection.beginSync(chatID: chatID)
+            var after = seenSeq
+            var isMember = true
+            do {
+                while true {
+                    let page = try await messaging.history(
+                        chatID: chatID, userID: connection.userID, query: HistoryQuery(afterSeq: after, limit: 200))
+                    for message in page.messages {
+                        connection.replay(chatID: chatID, seq: message.seq, frame: ServerFrame.messageEvent(message))
+                        after = message.seq
+                    }
+                    if !page.hasMore || page.messages.isEmpty { break }
+                }
+            } catch {
+                isMember = false
+            }
+            let last = connection.endSync(chatID: chatID)
+            if isMember { synced[chatID] = last }
+        }
+        connection.send(ServerFrame.synced(synced))
+    }
+}

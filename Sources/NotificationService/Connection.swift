@@ -1,0 +1,172 @@
+import ChatterCore
+import Synchronization
+
+/// One authenticated WebSocket and what it has been sent.
+///
+/// `deliver` is called by the dispatcher for live events and `replay` by the connection's own
+/// sync; both go through one lock and one record of what was sent, so per chat every
+/// `message.created` reaches the socket once, and in `seq` order from the moment the client
+/// synced, however catch-up and live traffic interleave.
+final class Connection: Sendable {
+    struct CloseRequest: Sendable {
+        var code: UInt16
+        var reason: String
+    }
+
+    private struct State {
+        /// Per chat, the `message.created` seqs already queued.
+        var delivered: [String: SeqRuns] = [:]
+        /// Chats being replayed by `sync`: live message events wait here meanwhile.
+        var syncing: [String: [(seq: Int64, frame: String)]] = [:]
+        var close: CloseRequest?
+        var lastTyping: [String: ContinuousClock.Instant] = [:]
+
+        /// Records `seq` as sent unless it already was; true when the frame should go out.
+        mutating func claim(chatID: String, seq: Int64) -> Bool {
+            delivered[chatID, default: SeqRuns()].insert(seq)
+        }
+    }
+
+    let id: String
+    let userID: String
+    let sessionID: String
+    let queue: FrameQueue
+    private let state = Mutex(State())
+    /// Moves on when a close is requested, for the task that enforces it.
+    let closeRequested = ChangeNotifier()
+
+    /// Live events buffered per syncing chat before the connection counts as too slow.
+    static let maxBufferedWhileSyncing = 4096
+
+    init(userID: String, sessionID: String, queueCapacity: Int) {
+        id = Identifier.make()
+        self.userID = userID
+        self.sessionID = sessionID
+        queue = FrameQueue(capacity: queueCapacity)
+    }
+
+    var closeRequest: CloseRequest? { state.withLock { $0.close } }
+
+    /// Returns once a close has been requested.
+    func waitForCloseRequest() async {
+        while !Task.isCancelled {
+            let seen = closeRequested.generation
+            if closeRequest != nil { return }
+            await closeRequested.wait(since: seen, timeout: .seconds(60))
+        }
+    }
+
+    /// Queues a frame that is not subject to per-chat ordering (acks, errors, typing, presence).
+    func send(_ frame: String) {
+        if !queue.push(frame) { tooSlow() }
+    }
+
+    /// Queues a live event. `seq` is set for `message.created`, which is sent once per seq.
+    func deliver(chatID: String, seq: Int64?, frame: String) {
+        let accepted = state.withLock { state -> Bool in
+            guard let seq else { return queue.push(frame) }
+            if state.syncing[chatID] != nil {
+                guard state.syncing[chatID]!.count < Self.maxBufferedWhileSyncing else { return false }
+                state.syncing[chatID]!.append((seq, frame))
+                return true
+            }
+            return state.claim(chatID: chatID, seq: seq) ? queue.push(frame) : true
+        }
+        if !accepted { tooSlow() }
+    }
+
+    /// Starts replaying `chatID`; live message events for it are held back until `endSync`.
+    func beginSync(chatID: String) {
+        state.withLock { state in
+            state.syncing[chatID] = state.syncing[chatID] ?? []
+        }
+    }
+
+    /// Queues one replayed message (ascending `seq`) unless this connection already had it.
+    func replay(chatID: String, seq: Int64, frame: String) {
+        let accepted = state.withLock { state -> Bool in
+            state.claim(chatID: chatID, seq: seq) ? queue.push(frame) : true
+        }
+        if !accepted { tooSlow() }
+    }
+
+    /// Ends the replay: live events that arrived meanwhile follow, minus what the replay sent.
+    /// Returns the last `seq` now delivered for the chat (0 for none).
+    @discardableResult
+    func endSync(chatID: String) -> Int64 {
+        let (accepted, last) = state.withLock { state -> (Bool, Int64) in
+            let buffered = state.syncing.removeValue(forKey: chatID) ?? []
+            for (seq, frame) in buffered.sorted(by: { $0.seq < $1.seq }) where state.claim(chatID: chatID, seq: seq) {
+                guard queue.push(frame) else { return (false, seq) }
+            }
+            return (true, state.delivered[chatID]?.highest ?? 0)
+        }
+        if !accepted { tooSlow() }
+        return last
+    }
+
+    /// At most one typing broadcast per chat every `interval` from this connection.
+    func allowTyping(chatID: String, interval: Duration) -> Bool {
+        let now = ContinuousClock.now
+        return state.withLock { state in
+            if let last = state.lastTyping[chatID], now - last < interval { return false }
+            state.lastTyping[chatID] = now
+            return true
+        }
+    }
+
+    /// Asks the writer to close the socket with `code` after what is queued (or at once,
+    /// dropping it, when `dropPending`).
+    func requestClose(code: UInt16, reason: String, dropPending: Bool) {
+        let first = state.withLock { state -> Bool in
+            guard state.close == nil else { return false }
+            state.close = CloseRequest(code: code, reason: reason)
+            return true
+        }
+        if first {
+            queue.finish(dropPending: dropPending)
+            closeRequested.notify()
+        }
+    }
+
+    private func tooSlow() {
+        requestClose(code: CloseCode.tooSlow, reason: "too slow: reconnect and sync", dropPending: true)
+    }
+}
+
+/// A set of seqs stored as sorted, disjoint runs. Live delivery and replay both fill runs
+/// from one end, so a chat almost always needs one run, two while a sync back-fills.
+struct SeqRuns: Sendable {
+    private(set) var runs: [ClosedRange<Int64>] = []
+    /// Beyond this many runs the lowest is forgotten (only possible with pathological gaps).
+    static let maxRuns = 64
+
+    var highest: Int64? { runs.last?.upperBound }
+
+    /// Adds `seq`; false when it was already there.
+    mutating func insert(_ seq: Int64) -> Bool {
+        var index = runs.count
+        for (position, run) in runs.enumerated() {
+            if run.contains(seq) { return false }
+            if seq < run.lowerBound {
+                index = position
+                break
+            }
+        }
+        let joinsPrevious = index > 0 && runs[index - 1].upperBound + 1 == seq
+        let joinsNext = index < runs.count && runs[index].lowerBound - 1 == seq
+        switch (joinsPrevious, joinsNext) {
+        case (true, true):
+            runs[index - 1] = runs[index - 1].lowerBound...runs[index].upperBound
+            runs.remove(at: index)
+        case (true, false):
+            runs[index - 1] = runs[index - 1].lowerBound...seq
+        case (false, true):
+            runs[index] = seq...runs[index].upperBound
+        case (false, false):
+            runs.insert(seq...seq, at: index)
+            if runs.count > Self.maxRuns { runs.removeFirst() }
+        }
+        return true
+    }
+}

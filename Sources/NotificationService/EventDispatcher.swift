@@ -1,0 +1,86 @@
+import ChatterCore
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Consumes chat events from the log and queues each on every connection of every member.
+///
+/// Each notification instance is its own consumer group starting at the log's end: its
+/// connections are all new, and clients catch up on older messages with `sync`. An event is
+/// framed once and the same string goes to every recipient.
+struct EventDispatcher: Service {
+    let log: any EventLog
+    let registry: ConnectionRegistry
+    let members: MembersCache
+    let group: String
+    let logger: Logger
+
+    /// The fields of a stored event that routing needs.
+    struct Routing: Decodable {
+        struct MessageRef: Decodable { var seq: Int64 }
+        struct MemberRef: Decodable {
+            var userID: String
+            enum CodingKeys: String, CodingKey { case userID = "user_id" }
+        }
+        struct ChatRef: Decodable { var members: [MemberRef] }
+
+        var kind: String
+        var chatID: String
+        var message: MessageRef?
+        var chat: ChatRef?
+        var userID: String?
+
+        enum CodingKeys: String, CodingKey {
+            case kind, message, chat
+            case chatID = "chat_id"
+            case userID = "user_id"
+        }
+    }
+
+    func run() async throws {
+        let subscription = try await log.subscribe(topic: ChatEvent.topic, group: group, start: .latest)
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    let records = try await subscription.next(maxRecords: 512)
+                    for record in records { await dispatch(record) }
+                } catch {
+                    if Task.isCancelled { return }
+                    logger.error("event consumption failed; retrying", metadata: [LoggingKeys.errorDetail: "\(error)"])
+                    try? await Task.sleep(for: .milliseconds(500))
+                }
+            }
+        }
+    }
+
+    func dispatch(_ record: EventRecord) async {
+        let routing: Routing
+        do {
+            routing = try JSONDecoder().decode(Routing.self, from: Data(record.payload.utf8))
+        } catch {
+            logger.error("undecodable event skipped", metadata: [LoggingKeys.errorDetail: "\(error)", "offset": "\(record.offset)"])
+            return
+        }
+        var recipients: [String]
+        if let snapshot = routing.chat {
+            recipients = snapshot.members.map(\.userID)
+            members.store(routing.chatID, recipients)
+        } else {
+            do {
+                recipients = try await members.members(of: routing.chatID)
+            } catch {
+                logger.error("member lookup failed; event not delivered live", metadata: [
+                    LoggingKeys.chatID: .string(routing.chatID), LoggingKeys.errorDetail: "\(error)"])
+                return
+            }
+        }
+        if routing.kind == ChatEvent.Kind.memberRemoved.rawValue, let removed = routing.userID {
+            recipients.append(removed)  // the removed member learns it too
+        }
+        let frame = ServerFrame.event(payload: record.payload)
+        let seq = routing.kind == ChatEvent.Kind.messageCreated.rawValue ? routing.message?.seq : nil
+        for connection in registry.connections(of: recipients) {
+            connection.deliver(chatID: routing.chatID, seq: seq, frame: frame)
+        }
+    }
+}
