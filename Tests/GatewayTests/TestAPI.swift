@@ -26,6 +26,9 @@ struct APIResult: @unchecked Sendable {
 struct TestAPI: Sendable {
     let client: any TestClientProtocol
 
+    /// The live server's port (only with `withApp(live: true)`).
+    var port: Int { client.port ?? 0 }
+
     func call(
         _ method: HTTPRequest.Method, _ path: String, token: String? = nil, json: Any? = nil, rawBody: String? = nil,
         headers: HTTPFields = [:]
@@ -41,7 +44,7 @@ struct TestAPI: Sendable {
         if let token { headers[.authorization] = "Bearer \(token)" }
         let response = try await client.execute(uri: path, method: method, headers: headers, body: body)
         let text = String(buffer: response.body)
-        let parsed = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
+        let parsed = JSONValue.object(from: text)
         return APIResult(status: response.status, headers: response.headers, text: text, json: parsed)
     }
 
@@ -65,15 +68,19 @@ struct TestAPI: Sendable {
 
 /// Builds the real application on a fresh (or given) data directory and runs `body` against
 /// its router, services included.
-func withApp(dataDirectory: String? = nil, _ body: @escaping @Sendable (TestAPI) async throws -> Void) async throws {
+func withApp(
+    dataDirectory: String? = nil, live: Bool = false, configure: (inout ChatterConfiguration) -> Void = { _ in },
+    _ body: @escaping @Sendable (TestAPI) async throws -> Void
+) async throws {
     let directory = dataDirectory
         ?? FileManager.default.temporaryDirectory.appendingPathComponent("chatter-gateway-\(UUID().uuidString)").path
     var configuration = ChatterConfiguration()
     configuration.dataDirectory = directory
+    configure(&configuration)
     let app = try await buildApplication(
         configuration: configuration, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
     defer { if dataDirectory == nil { try? FileManager.default.removeItem(atPath: directory) } }
-    try await app.test(.router) { client in
+    try await app.test(live ? .live : .router) { client in
         try await body(TestAPI(client: client))
     }
 }
