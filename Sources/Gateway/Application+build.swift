@@ -23,6 +23,17 @@ public func buildApplication(
     logger: Logger,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) async throws -> some ApplicationProtocol {
+    try await buildServer(configuration: configuration, logger: logger, onServerRunning: onServerRunning).application
+}
+
+/// The application plus what must run when a shutdown signal arrives, before the service group
+/// drains: WebSockets are closed with 1001 "going away" first, so that the framework's own drain
+/// does not close them with 1000.
+public func buildServer(
+    configuration: ChatterConfiguration,
+    logger: Logger,
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) async throws -> (application: some ApplicationProtocol, beforeShutdown: @Sendable () async -> Void) {
     let components = try await ChatterComponents.make(configuration: configuration, logger: logger)
 
     let router = Router(context: ChatterRequestContext.self)
@@ -40,7 +51,8 @@ public func buildApplication(
     MessageRoutes(service: components.messaging).addRoutes(to: authenticated)
     components.notifications.addRoutes(to: router)
 
-    return Application(
+    let notifications = components.notifications
+    let application = Application(
         router: router,
         server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(maxFrameSize: 64 * 1024)),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "chatter"),
@@ -48,6 +60,7 @@ public func buildApplication(
         services: [components.store, components.hasher, components.relay] + components.notifications.services,
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger)
+    return (application, { await notifications.closeAllGoingAway() })
 }
 
 /// The roles wired to the embedded adapters. Built once per process.

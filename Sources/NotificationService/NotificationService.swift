@@ -60,6 +60,18 @@ public struct NotificationService: Sendable {
     /// Open sockets in this process.
     public var connectionCount: Int { registry.count }
 
+    /// Closes every socket with 1001 "going away" and waits (up to `timeout`) for them to go, so
+    /// clients learn to reconnect elsewhere before the HTTP server starts draining.
+    public func closeAllGoingAway(timeout: Duration = .seconds(2)) async {
+        for connection in registry.all {
+            connection.requestClose(code: 1001, reason: "server going away", dropPending: false)
+        }
+        let deadline = ContinuousClock.now + timeout
+        while registry.count > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
     public func addRoutes(to router: Router<ChatterRequestContext>) {
         router.ws("/v1/ws") { request, _ in
             // A bad header token is refused before the upgrade, as a plain 401.

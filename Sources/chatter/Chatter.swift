@@ -5,6 +5,6 @@ struct Chatter: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chatter",
         abstract: "A self-hostable messaging server.",
-        subcommands: [Serve.self, Migrate.self],
+        subcommands: [Serve.self, Migrate.self, Load.self],
         defaultSubcommand: Serve.self)
 }

@@ -3,6 +3,8 @@ import ChatterCore
 import Gateway
 import Hummingbird
 import Logging
+import ServiceLifecycle
+import UnixSignals
 
 /// Runs every role in one process on the embedded store.
 struct Serve: AsyncParsableCommand {
@@ -25,10 +27,24 @@ struct Serve: AsyncParsableCommand {
         }
         let logger = common.makeLogger(configuration)
         let host = configuration.host
-        let app = try await buildApplication(configuration: configuration, logger: logger) { port in
+        let (app, beforeShutdown) = try await buildServer(configuration: configuration, logger: logger) { port in
             logger.notice("chatter is listening on http://\(host):\(port)")
         }
-        // SIGTERM and SIGINT drain in-flight requests, close the store, then return: exit 0.
-        try await app.runService()
+        // SIGTERM or SIGINT: close WebSockets with "going away", then drain in-flight requests,
+        // close the store, and return: exit 0.
+        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            tasks.addTask {
+                for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
+                    logger.notice("shutting down", metadata: ["signal": "\(signal)"])
+                    await beforeShutdown()
+                    await group.triggerGracefulShutdown()
+                    return
+                }
+            }
+            try await tasks.next()
+            tasks.cancelAll()
+        }
     }
 }

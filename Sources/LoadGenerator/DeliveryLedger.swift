@@ -1,0 +1,87 @@
+import Histogram
+import Synchronization
+
+/// Everything a run sent and received, and the verdicts: lost, duplicated, reordered.
+///
+/// Definitions (per connection, per chat): a duplicate is a `seq` delivered twice on one
+/// connection; a reorder is a `seq` lower than one already delivered there; lost is an acked
+/// message never delivered to a member's connection by the end of the drain.
+final class DeliveryLedger: Sendable {
+    struct Totals: Sendable {
+        var sent = 0
+        var acked = 0
+        var sendErrors = 0
+        var delivered = 0
+        var duplicates = 0
+        var reordered = 0
+        var expectedDeliveries = 0
+    }
+
+    private struct State {
+        var totals = Totals()
+        /// client_msg_id → send time.
+        var sentAt: [String: ContinuousClock.Instant] = [:]
+        /// (chat, seq) of every acked message.
+        var acked: [String: Set<Int64>] = [:]
+        /// connection index → chat → seqs seen, and the highest.
+        var seen: [Int: [String: Set<Int64>]] = [:]
+        var highest: [Int: [String: Int64]] = [:]
+        var latency = Histogram<UInt64>(highestTrackableValue: 60_000_000)  // µs, up to a minute
+    }
+
+    private let state = Mutex(State())
+
+    func recordSend(clientMsgID: String, at time: ContinuousClock.Instant) {
+        state.withLock { state in
+            state.totals.sent += 1
+            state.sentAt[clientMsgID] = time
+        }
+    }
+
+    func recordAck(chatID: String, seq: Int64, members: Int) {
+        state.withLock { state in
+            state.totals.acked += 1
+            state.totals.expectedDeliveries += members
+            state.acked[chatID, default: []].insert(seq)
+        }
+    }
+
+    func recordSendError() {
+        state.withLock { $0.totals.sendErrors += 1 }
+    }
+
+    func recordDelivery(connection: Int, chatID: String, seq: Int64, clientMsgID: String?, at time: ContinuousClock.Instant) {
+        state.withLock { state in
+            state.totals.delivered += 1
+            let (inserted, _) = state.seen[connection, default: [:]][chatID, default: []].insert(seq)
+            if !inserted { state.totals.duplicates += 1 }
+            let highest = state.highest[connection, default: [:]][chatID] ?? 0
+            if seq < highest { state.totals.reordered += 1 } else { state.highest[connection, default: [:]][chatID] = seq }
+            if let clientMsgID, let sent = state.sentAt[clientMsgID] {
+                let elapsed = time - sent
+                let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
+                _ = state.latency.record(UInt64(max(0, micros)))
+            }
+        }
+    }
+
+    var totals: Totals { state.withLock { $0.totals } }
+
+    /// Acked messages of `chatID` that connection `connection` has not received.
+    func missing(connection: Int, chatID: String) -> Int {
+        state.withLock { state in
+            let acked = state.acked[chatID] ?? []
+            let seen = state.seen[connection]?[chatID] ?? []
+            return acked.subtracting(seen).count
+        }
+    }
+
+    /// Latency percentiles in milliseconds.
+    func latencyMilliseconds(_ percentiles: [Double]) -> [Double] {
+        state.withLock { state in
+            percentiles.map { Double(state.latency.valueAtPercentile($0)) / 1000 }
+        }
+    }
+
+    var maxLatencyMilliseconds: Double { state.withLock { Double($0.latency.max) / 1000 } }
+}
