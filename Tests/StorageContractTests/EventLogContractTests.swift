@@ -1,0 +1,112 @@
+import ChatterCore
+import Foundation
+import Logging
+import SQLiteStorage
+import Testing
+
+/// An event log under test and how to get a second handle on the same log (a restart).
+struct EventLogBackend: Sendable, CustomTestStringConvertible {
+    var name: String
+    var make: @Sendable () async throws -> (log: any EventLog, reopen: @Sendable () async throws -> any EventLog, close: @Sendable () async -> Void)
+    var testDescription: String { name }
+
+    static let sqlite = EventLogBackend(name: "sqlite") {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("chatter-log-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let logger = Logger(label: "contract", factory: { _ in SwiftLogNoOpLogHandler() })
+        let store = try await SQLiteStore.open(path: directory + "/chatter.sqlite", logger: logger)
+        return (SQLiteEventLog(store: store), { SQLiteEventLog(store: store) }, {
+            await store.close()
+            try? FileManager.default.removeItem(atPath: directory)
+        })
+    }
+
+    static let all: [EventLogBackend] = [.sqlite]
+}
+
+/// Runs `body` against a fresh log and always closes it.
+func withEventLog(
+    _ backend: EventLogBackend, _ body: (any EventLog, @Sendable () async throws -> any EventLog) async throws -> Void
+) async throws {
+    let (log, reopen, close) = try await backend.make()
+    do {
+        try await body(log, reopen)
+    } catch {
+        await close()
+        throw error
+    }
+    await close()
+}
+
+@Suite struct EventLogContract {
+    func events(_ keys: [String], topic: String = "t") -> [OutgoingEvent] {
+        keys.enumerated().map { OutgoingEvent(topic: topic, key: $1, payload: "\($1)#\($0)", headers: ["traceparent": "00-\($0)"]) }
+    }
+
+    func read(_ subscription: any EventSubscription, count: Int) async throws -> [EventRecord] {
+        var records: [EventRecord] = []
+        while records.count < count {
+            records += try await subscription.next(maxRecords: count - records.count)
+        }
+        return records
+    }
+
+    @Test(arguments: EventLogBackend.all)
+    func keysKeepTheirOrderAndHeadersSurvive(_ backend: EventLogBackend) async throws {
+        try await withEventLog(backend) { log, _ in
+            let keys = (0..<60).map { "chat-\($0 % 7)" }
+            try await log.publish(events(keys))
+            let subscription = try await log.subscribe(topic: "t", group: "g", start: .earliest)
+            let records = try await read(subscription, count: 60)
+            #expect(records.count == 60)
+            for key in Set(keys) {
+                let payloads = records.filter { $0.key == key }.map(\.payload)
+                let expected = keys.enumerated().filter { $0.element == key }.map { "\($0.element)#\($0.offset)" }
+                #expect(payloads == expected, "order of \(key)")
+                #expect(Set(records.filter { $0.key == key }.map(\.partition)).count == 1, "one partition per key")
+            }
+            #expect(records.allSatisfy { $0.headers["traceparent"]?.hasPrefix("00-") == true })
+        }
+    }
+
+    @Test(arguments: EventLogBackend.all)
+    func groupsAreIndependentAndResumeFromCommittedOffsets(_ backend: EventLogBackend) async throws {
+        try await withEventLog(backend) { log, reopen in
+            try await log.publish(events((0..<10).map { "k\($0 % 2)" }))
+            let first = try await log.subscribe(topic: "t", group: "a", start: .earliest)
+            let firstBatch = try await read(first, count: 4)
+            try await first.commit(firstBatch)
+            // Another group sees everything.
+            #expect(try await read(try await log.subscribe(topic: "t", group: "b", start: .earliest), count: 10).count == 10)
+            // Group a, after a restart, resumes after what it committed.
+            let resumed = try await reopen().subscribe(topic: "t", group: "a", start: .earliest)
+            let rest = try await read(resumed, count: 6)
+            let seen = Set((firstBatch + rest).map { "\($0.partition):\($0.offset)" })
+            #expect(seen.count == 10)
+        }
+    }
+
+    @Test(arguments: EventLogBackend.all)
+    func latestSkipsTheBacklogAndWaitersWakeOnPublish(_ backend: EventLogBackend) async throws {
+        try await withEventLog(backend) { log, _ in
+            try await log.publish(events(["old"]))
+            let subscription = try await log.subscribe(topic: "t", group: "live", start: .latest)
+            async let next = subscription.next(maxRecords: 10)
+            try await Task.sleep(for: .milliseconds(50))
+            try await log.publish(events(["new"]))
+            let records = try await next
+            #expect(records.map(\.key) == ["new"])
+        }
+    }
+
+    @Test(arguments: EventLogBackend.all)
+    func aWaitingConsumerStopsWhenCancelled(_ backend: EventLogBackend) async throws {
+        try await withEventLog(backend) { log, _ in
+            let subscription = try await log.subscribe(topic: "empty", group: "g", start: .earliest)
+            let task = Task { try await subscription.next(maxRecords: 1) }
+            try await Task.sleep(for: .milliseconds(50))
+            task.cancel()
+            await #expect(throws: CancellationError.self) { _ = try await task.value }
+        }
+    }
+}
