@@ -51,3 +51,14 @@ public struct ChatterRequestContext: RequestContext, WebSocketRequestContext {
         return identity
     }
 }
+
+extension BearerAuthenticator {
+    /// Authenticates the value of an `Authorization` header, which must be `Bearer <token>`.
+    public func authenticate(authorizationHeader header: String) async throws -> Identity {
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+            throw ChatterError(.unauthorized, "authorization must be a bearer token")
+        }
+        return try await authenticate(bearer: String(parts[1].drop(while: { $0 == " " })))
+    }
+}

@@ -16,6 +16,8 @@ public struct LoadReport: Sendable, CustomStringConvertible {
     public var reordered = 0
     public var latencyP50 = 0.0, latencyP95 = 0.0, latencyP99 = 0.0, latencyMax = 0.0
     public var serverRSSKiB: Int?
+    /// Server CPU (user + system) spent while sending, per delivery, when its pid is known.
+    public var serverCPUMicrosPerDelivery: Double?
     public var idleConnections = 0
     public var kibPerIdleConnection: Double?
 
@@ -40,6 +42,7 @@ public struct LoadReport: Sendable, CustomStringConvertible {
             duplicated         \(duplicates)
             reordered          \(reordered)
             server RSS         \(serverRSSKiB.map { "\($0) KiB" } ?? "n/a")
+            server CPU         \(serverCPUMicrosPerDelivery.map { String(format: "%.1f µs per delivery", $0) } ?? "n/a")
             verdict            \(passed ? "PASS" : "FAIL")
             """
     }
@@ -118,6 +121,7 @@ public struct LoadRunner: Sendable {
                     throw HTTPSetup.SetupError(description: "a WebSocket did not become ready")
                 }
             }
+            let cpuBefore = configuration.serverPID.flatMap(ProcessMemory.cpuMicroseconds(pid:))
             let started = ContinuousClock.now
             let sendUntil = started + .milliseconds(Int(configuration.duration * 1000))
             try await withThrowingTaskGroup(of: Void.self) { senders in
@@ -143,6 +147,9 @@ public struct LoadRunner: Sendable {
                 let totals = ledger.totals
                 if totals.acked + totals.sendErrors >= totals.sent && totals.delivered >= totals.expectedDeliveries { break }
                 try await Task.sleep(for: .milliseconds(50))
+            }
+            if let cpuBefore, let cpuAfter = configuration.serverPID.flatMap(ProcessMemory.cpuMicroseconds(pid:)) {
+                report.serverCPUMicrosPerDelivery = Double(cpuAfter - cpuBefore) / Double(max(1, ledger.totals.delivered))
             }
             for connection in connections { await connection.close() }
             group.cancelAll()
@@ -249,6 +256,18 @@ public struct LoadRunner: Sendable {
 }
 
 enum ProcessMemory {
+    /// User + system CPU time of a process from /proc/<pid>/stat, in microseconds.
+    static func cpuMicroseconds(pid: Int32) -> Int? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let afterName = stat.lastIndex(of: ")")
+        else { return nil }
+        // Fields after the command name start at field 3; utime and stime are fields 14 and 15.
+        let fields = stat[stat.index(after: afterName)...].split(separator: " ")
+        guard fields.count > 12, let user = Int(fields[11]), let system = Int(fields[12]) else { return nil }
+        let ticksPerSecond = Int(sysconf(Int32(_SC_CLK_TCK)))
+        return (user + system) * 1_000_000 / max(1, ticksPerSecond)
+    }
+
     /// VmRSS of a process from /proc, in KiB.
     static func residentKiB(pid: Int32) -> Int? {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }

@@ -30,6 +30,9 @@ final class Connection: Sendable {
     let id: String
     let userID: String
     let sessionID: String
+    /// Messages committed before this moment were missed while offline: the client gets them
+    /// with `sync`, in order, instead of live ahead of older ones.
+    let openedAt: Timestamp
     let queue: FrameQueue
     private let state = Mutex(State())
     /// Moves on when a close is requested, for the task that enforces it.
@@ -42,6 +45,7 @@ final class Connection: Sendable {
         id = Identifier.make()
         self.userID = userID
         self.sessionID = sessionID
+        openedAt = .now()
         queue = FrameQueue(capacity: queueCapacity)
     }
 
@@ -61,10 +65,12 @@ final class Connection: Sendable {
         if !queue.push(frame) { tooSlow() }
     }
 
-    /// Queues a live event. `seq` is set for `message.created`, which is sent once per seq.
-    func deliver(chatID: String, seq: Int64?, frame: String) {
+    /// Queues a live event. `seq` is set for `message.created`, which is sent once per seq and
+    /// only when committed while this connection was open (`occurredAt`).
+    func deliver(chatID: String, seq: Int64?, occurredAt: Timestamp? = nil, frame: String) {
         let accepted = state.withLock { state -> Bool in
             guard let seq else { return queue.push(frame) }
+            if let occurredAt, occurredAt < openedAt { return true }
             if state.syncing[chatID] != nil {
                 guard state.syncing[chatID]!.count < Self.maxBufferedWhileSyncing else { return false }
                 state.syncing[chatID]!.append((seq, frame))

@@ -26,6 +26,7 @@ struct EventDispatcher: Service {
 
         var kind: String
         var chatID: String
+        var occurredAt: Timestamp?
         var message: MessageRef?
         var chat: ChatRef?
         var userID: String?
@@ -34,6 +35,7 @@ struct EventDispatcher: Service {
             case kind, message, chat
             case chatID = "chat_id"
             case userID = "user_id"
+            case occurredAt = "occurred_at"
         }
     }
 
@@ -80,7 +82,7 @@ struct EventDispatcher: Service {
         let frame = ServerFrame.event(payload: record.payload)
         let seq = routing.kind == ChatEvent.Kind.messageCreated.rawValue ? routing.message?.seq : nil
         for connection in registry.connections(of: recipients) {
-            connection.deliver(chatID: routing.chatID, seq: seq, frame: frame)
+            connection.deliver(chatID: routing.chatID, seq: seq, occurredAt: routing.occurredAt, frame: frame)
         }
     }
 }

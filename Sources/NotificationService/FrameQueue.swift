@@ -36,7 +36,7 @@ final class FrameQueue: Sendable {
         return accepted
     }
 
-    /// The next frame, or nil once the queue is finished and drained... or finished by force.
+    /// The next frame; nil once the queue is finished and empty (a forced finish empties it).
     func next() async -> String? {
         await withCheckedContinuation { (continuation: CheckedContinuation<String?, Never>) in
             let ready = state.withLock { state -> String?? in

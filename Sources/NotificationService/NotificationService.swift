@@ -76,7 +76,7 @@ public struct NotificationService: Sendable {
         router.ws("/v1/ws") { request, _ in
             // A bad header token is refused before the upgrade, as a plain 401.
             if let header = request.headers[.authorization] {
-                _ = try await authenticate(header: header)
+                _ = try await authenticator.authenticate(authorizationHeader: header)
             }
             return .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
@@ -84,14 +84,6 @@ public struct NotificationService: Sendable {
                 inbound: inbound, outbound: outbound, request: context.request, channel: context.requestContext.channel,
                 logger: context.logger)
         }
-    }
-
-    func authenticate(header: String) async throws -> Identity {
-        let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else {
-            throw ChatterError(.unauthorized, "authorization must be a bearer token")
-        }
-        return try await authenticator.authenticate(bearer: String(parts[1]))
     }
 
     /// One socket from upgrade to close.
@@ -102,7 +94,7 @@ public struct NotificationService: Sendable {
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 if let header = request.headers[.authorization] {
-                    guard let identity = try? await authenticate(header: header) else {
+                    guard let identity = try? await authenticator.authenticate(authorizationHeader: header) else {
                         try? await outbound.close(.init(codeNumber: Int(CloseCode.authenticationFailed)), reason: "invalid token")
                         return
                     }

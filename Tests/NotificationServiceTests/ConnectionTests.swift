@@ -52,6 +52,15 @@ import Testing
         #expect(await drain(connection) == ["replay3", "replay4", "live5", "live6"])
     }
 
+    @Test func messagesCommittedBeforeTheConnectionOpenedAreLeftToSync() async {
+        let connection = Connection(userID: "u", sessionID: "s", queueCapacity: 100)
+        let before = Timestamp(millisecondsSinceEpoch: connection.openedAt.millisecondsSinceEpoch - 1)
+        connection.deliver(chatID: "c", seq: 9, occurredAt: before, frame: "old9")
+        connection.deliver(chatID: "c", seq: nil, occurredAt: before, frame: "member-added")
+        connection.deliver(chatID: "c", seq: 10, occurredAt: connection.openedAt, frame: "new10")
+        #expect(await drain(connection) == ["member-added", "new10"])
+    }
+
     @Test func overflowingTheQueueAsksToCloseWithTooSlow() async {
         let connection = Connection(userID: "u", sessionID: "s", queueCapacity: 3)
         for seq in 1...3 { connection.deliver(chatID: "c", seq: Int64(seq), frame: "m\(seq)") }

@@ -15,20 +15,10 @@ struct AuthenticationMiddleware: RouterMiddleware {
         guard let header = request.headers[.authorization] else {
             throw ChatterError(.unauthorized, "missing bearer token")
         }
-        let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else {
-            throw ChatterError(.unauthorized, "authorization must be a bearer token")
-        }
-        let identity = try await authenticator.authenticate(bearer: String(parts[1]).trimmingPrefixWhitespace())
+        let identity = try await authenticator.authenticate(authorizationHeader: header)
         var context = context
         context.identity = identity
         context.logger[metadataKey: LoggingKeys.userID] = .string(identity.userID)
         return try await next(request, context)
-    }
-}
-
-extension String {
-    fileprivate func trimmingPrefixWhitespace() -> String {
-        String(drop(while: { $0 == " " }))
     }
 }
