@@ -57,7 +57,8 @@ public func buildServer(
         server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(maxFrameSize: 64 * 1024)),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "chatter"),
         // Shut down in reverse: the server drains first, the store closes last.
-        services: [components.store, components.hasher, components.relay] + components.notifications.services,
+        services: [components.store, components.hasher, SQLiteRetention(store: components.store, logger: logger), components.relay]
+            + components.notifications.services,
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger)
     return (application, { await notifications.closeAllGoingAway() })

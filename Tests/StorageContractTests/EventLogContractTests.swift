@@ -110,3 +110,44 @@ func withEventLog(
         }
     }
 }
+
+@Suite struct SQLiteRetentionTests {
+    @Test func trimsOldPublishedRowsAndLogRecordsOnly() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("chatter-trim-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let logger = Logger(label: "contract", factory: { _ in SwiftLogNoOpLogHandler() })
+        let store = try await SQLiteStore.open(path: directory + "/chatter.sqlite", logger: logger)
+        do {
+            let messages = SQLiteMessageRepository(store: store)
+            _ = try await messages.append(NewMessage(id: Identifier.make(), chatID: "c", senderID: "u", body: "kept", clientMsgID: "1"))
+            let outbox = SQLiteOutboxReader(store: store)
+            let log = SQLiteEventLog(store: store)
+            let entries = try await outbox.unpublished(limit: 10)
+            try await log.publish(entries.map { OutgoingEvent(topic: $0.topic, key: $0.key, payload: $0.payload) })
+            try await outbox.markPublished(ids: entries.map(\.id), at: .now())
+            _ = try await messages.append(NewMessage(id: Identifier.make(), chatID: "c", senderID: "u", body: "unpublished", clientMsgID: "2"))
+
+            let retention = SQLiteRetention(store: store, retentionSeconds: 60, logger: logger)
+            try await retention.trim(now: .now())  // nothing is old yet
+            let subscription = try await log.subscribe(topic: ChatEvent.topic, group: "g", start: .earliest)
+            #expect(try await subscription.next(maxRecords: 10).count == 1)
+
+            try await retention.trim(now: Timestamp.now().adding(seconds: 3600))
+            #expect(try await outbox.unpublished(limit: 10).count == 1, "unpublished rows are never trimmed")
+            let fresh = try await log.subscribe(topic: ChatEvent.topic, group: "h", start: .earliest)
+            let afterTrim = try await withThrowingTaskGroup(of: [EventRecord].self) { group in
+                group.addTask { try await fresh.next(maxRecords: 10) }
+                group.addTask { try await Task.sleep(for: .milliseconds(300)); return [] }
+                defer { group.cancelAll() }
+                return try await group.next() ?? []
+            }
+            #expect(afterTrim.isEmpty)
+            #expect(try await messages.history(chatID: "c", query: HistoryQuery(limit: 10)).messages.count == 2)
+        } catch {
+            await store.close()
+            throw error
+        }
+        await store.close()
+    }
+}
