@@ -110,7 +110,7 @@ public struct NotificationService: Sendable {
                 do {
                     for try await message in inbound.messages(maxSize: configuration.maxFrameBytes) {
                         guard case .text(let text) = message else {
-                            current.get()?.send(ServerFrame.error(ChatterError(.init("invalid_frame", status: 400), "frames must be JSON text")))
+                            current.get()?.send(ServerFrame.error(ChatterError(Self.invalidFrame, "frames must be JSON text")))
                             continue
                         }
                         if let connection = current.get() {
