@@ -33,17 +33,24 @@ struct Serve: AsyncParsableCommand {
         // SIGTERM or SIGINT: close WebSockets with "going away", then drain in-flight requests,
         // close the store, and return: exit 0.
         let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
+        enum Finished { case server, signal }
+        try await withThrowingTaskGroup(of: Finished.self) { tasks in
+            tasks.addTask {
+                try await group.run()
+                return .server
+            }
             tasks.addTask {
                 for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
                     logger.notice("shutting down", metadata: ["signal": "\(signal)"])
                     await beforeShutdown()
                     await group.triggerGracefulShutdown()
-                    return
+                    break
                 }
+                return .signal
             }
-            try await tasks.next()
+            // After a signal, wait for the drain to finish; if the server ends on its own
+            // (say the port is taken), stop listening for signals.
+            while let finished = try await tasks.next(), finished != .server {}
             tasks.cancelAll()
         }
     }
