@@ -78,4 +78,34 @@ import Testing
             #expect(try await store.chats.chat(id: group.id)?.member("u2")?.role == .owner)
         }
     }
+
+    @Test(arguments: StoreBackend.all)
+    func aFailingWriteAmongConcurrentOnesChangesNothingAndHarmsNoOther(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store in
+            let existing = makeGroup(owner: "u0")
+            try await store.chats.createGroup(existing)
+            let outcomes = try await withThrowingTaskGroup(of: (String, Bool).self) { group in
+                for index in 0..<30 {
+                    group.addTask {
+                        // Every third write reuses an existing id and must fail on its own.
+                        var chat = makeGroup(owner: "u\(index)", members: ["m\(index)"])
+                        if index % 3 == 0 { chat.id = existing.id }
+                        do {
+                            try await store.chats.createGroup(chat)
+                            return (chat.id, true)
+                        } catch {
+                            return (chat.id, false)
+                        }
+                    }
+                }
+                return try await group.reduce(into: [(String, Bool)]()) { $0.append($1) }
+            }
+            #expect(outcomes.filter { !$0.1 }.count == 10)
+            for (id, succeeded) in outcomes where succeeded {
+                #expect(try await store.chats.chat(id: id)?.members.count == 2)
+            }
+            #expect(try await store.chats.chat(id: existing.id)?.members.map(\.userID) == ["u0"])
+            #expect(try await store.outbox().filter { $0.kind == .chatCreated }.count == 21)
+        }
+    }
 }
