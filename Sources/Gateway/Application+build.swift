@@ -54,7 +54,7 @@ public func buildServer(
     let notifications = components.notifications
     let application = Application(
         router: router,
-        server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(maxFrameSize: 64 * 1024)),
+        server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(ws: .init(maxFrameSize: 64 * 1024))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "chatter"),
         // Shut down in reverse: the server drains first, the store closes last.
         services: [components.store, components.hasher, SQLiteRetention(store: components.store, logger: logger), components.relay]
