@@ -19,6 +19,8 @@ final class Connection: Sendable {
         /// Chats being replayed by `sync`: live message events wait here meanwhile.
         var syncing: [String: [(seq: Int64, frame: String)]] = [:]
         var close: CloseRequest?
+        /// The task enforcing a close, parked until one is requested.
+        var closeWaiter: CheckedContinuation<Void, Never>?
         var lastTyping: [String: ContinuousClock.Instant] = [:]
 
         /// Records `seq` as sent unless it already was; true when the frame should go out.
@@ -35,8 +37,6 @@ final class Connection: Sendable {
     let openedAt: Timestamp
     let queue: FrameQueue
     private let state = Mutex(State())
-    /// Moves on when a close is requested, for the task that enforces it.
-    let closeRequested = ChangeNotifier()
 
     /// Live events buffered per syncing chat before the connection counts as too slow.
     static let maxBufferedWhileSyncing = 4096
@@ -51,12 +51,23 @@ final class Connection: Sendable {
 
     var closeRequest: CloseRequest? { state.withLock { $0.close } }
 
-    /// Returns once a close has been requested.
+    /// Returns once a close has been requested, or when the calling task is cancelled. Parks on
+    /// one continuation: no timer or extra task per idle socket.
     func waitForCloseRequest() async {
-        while !Task.isCancelled {
-            let seen = closeRequested.generation
-            if closeRequest != nil { return }
-            await closeRequested.wait(since: seen, timeout: .seconds(60))
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLock { state -> Bool in
+                    if state.close != nil || Task.isCancelled { return true }
+                    state.closeWaiter = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            state.withLock { state -> CheckedContinuation<Void, Never>? in
+                defer { state.closeWaiter = nil }
+                return state.closeWaiter
+            }?.resume()
         }
     }
 
@@ -124,14 +135,15 @@ final class Connection: Sendable {
     /// Asks the writer to close the socket with `code` after what is queued (or at once,
     /// dropping it, when `dropPending`).
     func requestClose(code: UInt16, reason: String, dropPending: Bool) {
-        let first = state.withLock { state -> Bool in
-            guard state.close == nil else { return false }
+        let (first, waiter) = state.withLock { state -> (Bool, CheckedContinuation<Void, Never>?) in
+            guard state.close == nil else { return (false, nil) }
             state.close = CloseRequest(code: code, reason: reason)
-            return true
+            defer { state.closeWaiter = nil }
+            return (true, state.closeWaiter)
         }
         if first {
             queue.finish(dropPending: dropPending)
-            closeRequested.notify()
+            waiter?.resume()
         }
     }
 
