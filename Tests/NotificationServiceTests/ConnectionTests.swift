@@ -10,8 +10,9 @@ import Testing
         for seq: Int64 in [31, 32, 31] { inserted.append(runs.insert(seq)) }
         #expect(inserted == [true, true, false])
         #expect(runs.runs == [31...32])
-        for seq: Int64 in 1...30 { inserted.append(runs.insert(seq)) }
-        #expect(inserted.allSatisfy { $0 } == false && inserted.suffix(30).allSatisfy { $0 })
+        var backfilled: [Bool] = []
+        for seq: Int64 in 1...30 { backfilled.append(runs.insert(seq)) }
+        #expect(backfilled == Array(repeating: true, count: 30))
         #expect(runs.runs == [1...32])
         let forty = runs.insert(40)
         #expect(forty)

@@ -31,7 +31,7 @@ struct StoreBackend: Sendable, CustomTestStringConvertible {
             users: SQLiteUserRepository(store: store), sessions: SQLiteSessionRepository(store: store),
             chats: SQLiteChatRepository(store: store), messages: SQLiteMessageRepository(store: store),
             outbox: {
-                try await store.unpublishedEvents(limit: 100_000).map {
+                try await SQLiteOutboxReader(store: store).unpublished(limit: 100_000).map {
                     try JSONDecoder().decode(ChatEvent.self, from: Data($0.payload.utf8))
                 }
             },

@@ -47,15 +47,3 @@ public struct SQLiteOutboxReader: OutboxReader {
         await store.commits.wait(since: generation, timeout: timeout)
     }
 }
-
-extension SQLiteStore {
-    /// Outbox rows not yet published, oldest first; the relay of the real-time issue reads these.
-    public func unpublishedEvents(limit: Int) async throws -> [(id: Int64, kind: String, chatID: String, payload: String)] {
-        try await read { connection in
-            try await connection.query(
-                "SELECT id, kind, partition_key, payload FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT ?",
-                [.int(limit)]
-            ).map { (try $0.int64("id"), try $0.string("kind"), try $0.string("partition_key"), try $0.string("payload")) }
-        }
-    }
-}

@@ -21,6 +21,7 @@ public final class SQLiteEventLog: EventLog {
         let partitions = self.partitions
         try await store.write { connection in
             let now = Timestamp.now()
+            let encoder = JSONEncoder()
             for event in events {
                 let partition = Self.partition(for: event.key, count: partitions)
                 let offset = try await connection.query(
@@ -30,7 +31,7 @@ public final class SQLiteEventLog: EventLog {
                     RETURNING next_offset - 1 AS offset
                     """, [.text(event.topic), .int(partition)]
                 ).first?.int64("offset") ?? 0
-                let headers = String(decoding: try JSONEncoder().encode(event.headers), as: UTF8.self)
+                let headers = String(decoding: try encoder.encode(event.headers), as: UTF8.self)
                 _ = try await connection.query(
                     "INSERT INTO eventlog_records (topic, partition, offset, key, payload, headers, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [.text(event.topic), .int(partition), .int(offset), .text(event.key), .text(event.payload), .text(headers), .time(now)])
