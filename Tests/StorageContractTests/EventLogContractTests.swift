@@ -100,6 +100,34 @@ func withEventLog(
     }
 
     @Test(arguments: EventLogBackend.all)
+    func aConsumerKeepingUpSeesEveryRecordOnceIncludingOtherProducers(_ backend: EventLogBackend) async throws {
+        try await withEventLog(backend) { log, reopen in
+            let other = try await reopen()  // a second producer on the same log (another process)
+            let subscription = try await log.subscribe(topic: "t", group: "follow", start: .latest)
+            var published: [String] = []
+            var received: [EventRecord] = []
+            for round in 0..<6 {
+                let producer = round == 3 ? other : log
+                let batch = events((0..<5).map { "k\($0 % 3)" }).enumerated().map { index, event in
+                    OutgoingEvent(topic: event.topic, key: event.key, payload: "r\(round)-\(index)")
+                }
+                try await producer.publish(batch)
+                published += batch.map(\.payload)
+                // Ask for more than there is, as a live consumer does.
+                var got: [EventRecord] = []
+                while got.count < 5 { got += try await subscription.next(maxRecords: 100) }
+                received += got
+            }
+            #expect(received.count == published.count)
+            #expect(Set(received.map(\.payload)) == Set(published), "every record once")
+            for key in ["k0", "k1", "k2"] {
+                let offsets = received.filter { $0.key == key }.map(\.offset)
+                #expect(offsets == offsets.sorted() && Set(offsets).count == offsets.count, "order of \(key)")
+            }
+        }
+    }
+
+    @Test(arguments: EventLogBackend.all)
     func aWaitingConsumerStopsWhenCancelled(_ backend: EventLogBackend) async throws {
         try await withEventLog(backend) { log, _ in
             let subscription = try await log.subscribe(topic: "empty", group: "g", start: .earliest)

@@ -1,6 +1,5 @@
 import ChatterCore
 import Logging
-import SQLiteNIO
 
 /// Versioned schema changes, applied in order, each in its own transaction, recorded in
 /// `schema_migrations`. Never edit a released migration: add a new one.
@@ -143,32 +142,32 @@ enum Migrations {
 
     static var latestVersion: Int { all.map(\.version).max() ?? 0 }
 
-    static func apply(on connection: SQLiteConnection, logger: Logger) async throws {
-        _ = try await connection.query("""
+    static func apply(on connection: SQLConnection, logger: Logger) throws {
+        _ = try connection.query("""
             CREATE TABLE IF NOT EXISTS schema_migrations (
                 version INTEGER PRIMARY KEY,
                 name TEXT NOT NULL,
                 applied_at INTEGER NOT NULL
             )
             """)
-        let applied = Set(try await connection.query("SELECT version FROM schema_migrations").map { Int(try $0.int64("version")) })
+        let applied = Set(try connection.query("SELECT version FROM schema_migrations").map { Int(try $0.int64("version")) })
         if let newest = applied.max(), newest > latestVersion {
             throw ChatterError(.internalError, "database is newer than this binary",
                                detail: "schema version \(newest) > known \(latestVersion); upgrade chatter")
         }
         for migration in all.sorted(by: { $0.version < $1.version }) where !applied.contains(migration.version) {
-            _ = try await connection.query("BEGIN IMMEDIATE")
+            _ = try connection.query("BEGIN IMMEDIATE")
             do {
                 for statement in migration.statements {
-                    _ = try await connection.query(statement)
+                    _ = try connection.query(statement)
                 }
-                _ = try await connection.query(
+                _ = try connection.query(
                     "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                     [.int(migration.version), .text(migration.name), .time(.now())])
-                _ = try await connection.query("COMMIT")
+                _ = try connection.query("COMMIT")
                 logger.info("applied migration", metadata: [LoggingKeys.migration: "\(migration.version) \(migration.name)"])
             } catch {
-                _ = try? await connection.query("ROLLBACK")
+                _ = try? connection.query("ROLLBACK")
                 throw error
             }
         }

@@ -1,11 +1,10 @@
 import ChatterCore
-import SQLiteNIO
 
 /// Writes a chat event to the outbox on the connection of the transaction that made the change,
 /// so the event exists if and only if the change committed.
 enum Outbox {
-    static func append(_ event: ChatEvent, on connection: SQLiteConnection) async throws {
-        _ = try await connection.query(
+    static func append(_ event: ChatEvent, on connection: SQLConnection) throws {
+        _ = try connection.query(
             "INSERT INTO outbox (topic, partition_key, kind, payload, created_at) VALUES (?, ?, ?, ?, ?)",
             [.text(ChatEvent.topic), .text(event.chatID), .text(event.kind.rawValue), .text(try event.encodedJSON()), .time(event.occurredAt)])
     }
@@ -21,7 +20,7 @@ public struct SQLiteOutboxReader: OutboxReader {
 
     public func unpublished(limit: Int) async throws -> [OutboxEntry] {
         try await store.read { connection in
-            try await connection.query(
+            try connection.query(
                 "SELECT id, topic, partition_key, payload FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT ?",
                 [.int(limit)]
             ).map {
@@ -35,7 +34,7 @@ public struct SQLiteOutboxReader: OutboxReader {
         guard let first = ids.min(), let last = ids.max() else { return }
         // The relay publishes a contiguous run of the oldest rows, so a range update is exact.
         try await store.write { connection in
-            _ = try await connection.query(
+            _ = try connection.query(
                 "UPDATE outbox SET published_at = ? WHERE id BETWEEN ? AND ? AND published_at IS NULL",
                 [.time(at), .int(first), .int(last)])
         }

@@ -1,5 +1,4 @@
 import ChatterCore
-import SQLiteNIO
 
 public struct SQLiteMessageRepository: MessageRepository {
     let store: SQLiteStore
@@ -14,14 +13,14 @@ public struct SQLiteMessageRepository: MessageRepository {
         try await store.write { connection in
             // A retry finds the first attempt. The writer gate serialises this check with the
             // insert below; the unique index backs it up.
-            if let existing = try await connection.query(
+            if let existing = try connection.query(
                 "SELECT \(Self.columns) FROM messaging_messages WHERE chat_id = ? AND sender_id = ? AND client_msg_id = ?",
                 [.text(new.chatID), .text(new.senderID), .text(new.clientMsgID)]
             ).first {
                 return AppendResult(message: try Self.message(from: existing), created: false)
             }
             let now = Timestamp.now()
-            let seqRows = try await connection.query(
+            let seqRows = try connection.query(
                 """
                 INSERT INTO messaging_chat_state (chat_id, last_seq, last_activity_at) VALUES (?, 1, ?)
                 ON CONFLICT (chat_id) DO UPDATE SET last_seq = last_seq + 1, last_activity_at = excluded.last_activity_at
@@ -30,19 +29,19 @@ public struct SQLiteMessageRepository: MessageRepository {
             guard let seq = try seqRows.first?.int64("last_seq") else { throw StorageError.missingColumn("last_seq") }
             let message = Message(id: new.id, chatID: new.chatID, seq: seq, senderID: new.senderID, body: new.body,
                                   clientMsgID: new.clientMsgID, createdAt: now)
-            _ = try await connection.query(
+            _ = try connection.query(
                 "INSERT INTO messaging_messages (id, chat_id, seq, sender_id, body, client_msg_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [.text(message.id), .text(message.chatID), .int(seq), .text(message.senderID), .text(new.body),
                  .text(message.clientMsgID), .time(now)])
-            _ = try await Self.advanceReadMarker(chatID: new.chatID, userID: new.senderID, seq: seq, at: now, on: connection)
-            try await Outbox.append(ChatEvent(kind: .messageCreated, chatID: new.chatID, occurredAt: now, message: message), on: connection)
+            _ = try Self.advanceReadMarker(chatID: new.chatID, userID: new.senderID, seq: seq, at: now, on: connection)
+            try Outbox.append(ChatEvent(kind: .messageCreated, chatID: new.chatID, occurredAt: now, message: message), on: connection)
             return AppendResult(message: message, created: true)
         }
     }
 
     public func message(chatID: String, id: String) async throws -> Message? {
         try await store.read { connection in
-            try await connection.query(
+            try connection.query(
                 "SELECT \(Self.columns) FROM messaging_messages WHERE chat_id = ? AND id = ?", [.text(chatID), .text(id)]
             ).first.map(Self.message(from:))
         }
@@ -50,7 +49,7 @@ public struct SQLiteMessageRepository: MessageRepository {
 
     public func history(chatID: String, query: HistoryQuery) async throws -> MessagePage {
         var conditions = ["chat_id = ?"]
-        var binds: [SQLiteData] = [.text(chatID)]
+        var binds: [SQLValue] = [.text(chatID)]
         if let after = query.afterSeq {
             conditions.append("seq > ?")
             binds.append(.int(after))
@@ -67,7 +66,7 @@ public struct SQLiteMessageRepository: MessageRepository {
             + "ORDER BY seq \(ascending ? "ASC" : "DESC") LIMIT ?"
         let finalBinds = binds
         var messages = try await store.read { connection in
-            try await connection.query(sql, finalBinds).map(Self.message(from:))
+            try connection.query(sql, finalBinds).map(Self.message(from:))
         }
         let hasMore = messages.count > query.limit
         if hasMore { messages.removeLast() }
@@ -77,27 +76,27 @@ public struct SQLiteMessageRepository: MessageRepository {
 
     public func edit(chatID: String, id: String, body: String, at: Timestamp) async throws -> Message? {
         try await store.write { connection in
-            guard let row = try await connection.query(
+            guard let row = try connection.query(
                 "UPDATE messaging_messages SET body = ?, edited_at = ? WHERE chat_id = ? AND id = ? AND deleted_at IS NULL RETURNING \(Self.columns)",
                 [.text(body), .time(at), .text(chatID), .text(id)]
             ).first else { return nil }
             let message = try Self.message(from: row)
-            try await Outbox.append(ChatEvent(kind: .messageUpdated, chatID: chatID, occurredAt: at, message: message), on: connection)
+            try Outbox.append(ChatEvent(kind: .messageUpdated, chatID: chatID, occurredAt: at, message: message), on: connection)
             return message
         }
     }
 
     public func delete(chatID: String, id: String, at: Timestamp) async throws -> Message? {
         try await store.write { connection in
-            if let row = try await connection.query(
+            if let row = try connection.query(
                 "UPDATE messaging_messages SET body = NULL, deleted_at = ? WHERE chat_id = ? AND id = ? AND deleted_at IS NULL RETURNING \(Self.columns)",
                 [.time(at), .text(chatID), .text(id)]
             ).first {
                 let message = try Self.message(from: row)
-                try await Outbox.append(ChatEvent(kind: .messageDeleted, chatID: chatID, occurredAt: at, message: message), on: connection)
+                try Outbox.append(ChatEvent(kind: .messageDeleted, chatID: chatID, occurredAt: at, message: message), on: connection)
                 return message
             }
-            return try await connection.query(
+            return try connection.query(
                 "SELECT \(Self.columns) FROM messaging_messages WHERE chat_id = ? AND id = ?", [.text(chatID), .text(id)]
             ).first.map(Self.message(from:))
         }
@@ -105,9 +104,9 @@ public struct SQLiteMessageRepository: MessageRepository {
 
     public func markRead(chatID: String, userID: String, seq: Int64, at: Timestamp) async throws -> Int64 {
         try await store.write { connection in
-            let (stored, moved) = try await Self.advanceReadMarker(chatID: chatID, userID: userID, seq: seq, at: at, on: connection)
+            let (stored, moved) = try Self.advanceReadMarker(chatID: chatID, userID: userID, seq: seq, at: at, on: connection)
             if moved {
-                try await Outbox.append(
+                try Outbox.append(
                     ChatEvent(kind: .readUpdated, chatID: chatID, occurredAt: at, userID: userID, seq: stored), on: connection)
             }
             return stored
@@ -116,7 +115,7 @@ public struct SQLiteMessageRepository: MessageRepository {
 
     public func lastSeq(chatID: String) async throws -> Int64 {
         try await store.read { connection in
-            try await connection.query("SELECT last_seq FROM messaging_chat_state WHERE chat_id = ?", [.text(chatID)])
+            try connection.query("SELECT last_seq FROM messaging_chat_state WHERE chat_id = ?", [.text(chatID)])
                 .first?.int64("last_seq") ?? 0
         }
     }
@@ -127,8 +126,8 @@ public struct SQLiteMessageRepository: MessageRepository {
             var result: [String: ChatSummary] = [:]
             for chunk in chatIDs.chunked(into: 400) {
                 let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ",")
-                let binds: [SQLiteData] = [.text(userID)] + chunk.map { .text($0) }
-                for row in try await connection.query(
+                let binds: [SQLValue] = [.text(userID)] + chunk.map { .text($0) }
+                for row in try connection.query(
                     """
                     SELECT s.chat_id, s.last_seq, s.last_activity_at,
                         (SELECT count(*) FROM messaging_messages m
@@ -142,7 +141,7 @@ public struct SQLiteMessageRepository: MessageRepository {
                         lastSeq: try row.int64("last_seq"), unreadCount: try row.int64("unread"),
                         lastActivityAt: try row.timestamp("last_activity_at"))
                 }
-                for row in try await connection.query(
+                for row in try connection.query(
                     """
                     SELECT m.id, m.chat_id, m.seq, m.sender_id, m.body, m.client_msg_id, m.created_at, m.edited_at, m.deleted_at
                     FROM messaging_messages m JOIN messaging_chat_state s ON s.chat_id = m.chat_id AND m.seq = s.last_seq
@@ -160,13 +159,13 @@ public struct SQLiteMessageRepository: MessageRepository {
 
     /// Moves a read marker forward only; returns the stored marker and whether it moved.
     static func advanceReadMarker(
-        chatID: String, userID: String, seq: Int64, at: Timestamp, on connection: SQLiteConnection
-    ) async throws -> (Int64, Bool) {
-        let previous = try await connection.query(
+        chatID: String, userID: String, seq: Int64, at: Timestamp, on connection: SQLConnection
+    ) throws -> (Int64, Bool) {
+        let previous = try connection.query(
             "SELECT seq FROM messaging_read_markers WHERE chat_id = ? AND user_id = ?", [.text(chatID), .text(userID)]
         ).first?.int64("seq") ?? 0
         guard seq > previous else { return (previous, false) }
-        _ = try await connection.query(
+        _ = try connection.query(
             """
             INSERT INTO messaging_read_markers (chat_id, user_id, seq, updated_at) VALUES (?, ?, ?, ?)
             ON CONFLICT (chat_id, user_id) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at
@@ -174,7 +173,7 @@ public struct SQLiteMessageRepository: MessageRepository {
         return (seq, true)
     }
 
-    static func message(from row: SQLiteRow) throws -> Message {
+    static func message(from row: SQLRow) throws -> Message {
         let deleted = row.optionalInt64("deleted_at") != nil
         return Message(
             id: try row.string("id"), chatID: try row.string("chat_id"), seq: try row.int64("seq"),

@@ -1,6 +1,5 @@
 import ChatterCore
 import Logging
-import SQLiteNIO
 import ServiceLifecycle
 
 /// Keeps the embedded outbox and event log from growing without bound: published outbox rows
@@ -36,9 +35,9 @@ public struct SQLiteRetention: Service {
     public func trim(now: Timestamp) async throws {
         let cutoff = now.adding(seconds: -retentionSeconds)
         try await store.write { connection in
-            _ = try await connection.query(
+            _ = try connection.query(
                 "DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < ?", [.time(cutoff)])
-            _ = try await connection.query("DELETE FROM eventlog_records WHERE created_at < ?", [.time(cutoff)])
+            _ = try connection.query("DELETE FROM eventlog_records WHERE created_at < ?", [.time(cutoff)])
         }
     }
 }

@@ -1,60 +1,94 @@
 import ChatterCore
-import Foundation
 import Logging
-import NIOCore
 import NIOPosix
-import SQLiteNIO
 import ServiceLifecycle
 import Synchronization
 
 /// The embedded store: one SQLite file in WAL mode with one writer connection and a few reader
-/// connections.
+/// connections, each driven synchronously by a thread of its own.
 ///
-/// Writes run one at a time through a FIFO gate (batched into shared transactions when they
-/// queue up), which is what makes per-chat `seq` assignment gap-free and race-free. Readers see the last committed state.
-/// As a `Service` it closes its connections once the server in front of it has drained.
+/// A whole transaction runs as one blocking closure on the connection's thread: one hand-off
+/// there and one resume back per call, instead of a hop per statement. Writes run one batch at a
+/// time on the writer thread, which is what makes per-chat `seq` assignment gap-free and
+/// race-free; readers see the last committed state. As a `Service` it closes its connections
+/// once the server in front of it has drained.
 public final class SQLiteStore: Service, Sendable {
     public let path: String
-    private let writer: SQLiteConnection
-    private let readers: [SQLiteConnection]
-    private let gate = AsyncGate()
-    /// Writes waiting for the next batch, oldest first.
-    private let pendingWrites = Mutex<[PendingWrite]>([])
-    private let nextReader = Synchronization.Atomic<Int>(0)
+    private let writer: SQLConnection
+    private let writerThread: NIOThreadPool
+    private let readers: Mutex<[SQLConnection]>
+    private let readerThreads: NIOThreadPool
+    private let readerCount: Int
+    private let queue = Mutex(WriteQueue())
     private let logger: Logger
     /// Moves on after every committed write, so the outbox relay wakes without polling.
     let commits = ChangeNotifier()
 
-    private init(path: String, writer: SQLiteConnection, readers: [SQLiteConnection], logger: Logger) {
+    private struct WriteQueue {
+        var pending: [PendingWrite] = []
+        var head = 0
+        /// A drain is scheduled or running on the writer thread.
+        var draining = false
+        var closed = false
+
+        mutating func takeBatch(max: Int) -> [PendingWrite] {
+            let end = min(pending.count, head + max)
+            let batch = Array(pending[head..<end])
+            head = end
+            if head == pending.count {
+                pending.removeAll(keepingCapacity: pending.count <= 1024)
+                head = 0
+            }
+            return batch
+        }
+    }
+
+    private init(path: String, writer: SQLConnection, writerThread: NIOThreadPool, readers: [SQLConnection],
+                 readerThreads: NIOThreadPool, logger: Logger) {
         self.path = path
         self.writer = writer
-        self.readers = readers
+        self.writerThread = writerThread
+        self.readers = Mutex(readers)
+        self.readerCount = readers.count
+        self.readerThreads = readerThreads
         self.logger = logger
     }
 
     /// Opens (creating if needed) the database at `path` and applies pending migrations.
     public static func open(path: String, readerCount: Int = 2, logger: Logger) async throws -> SQLiteStore {
-        let threadPool = NIOThreadPool.singleton
-        let eventLoop = MultiThreadedEventLoopGroup.singleton.any()
-        let writer = try await SQLiteConnection.open(storage: .file(path: path), threadPool: threadPool, logger: logger, on: eventLoop)
+        let count = max(1, readerCount)
+        let writerThread = NIOThreadPool(numberOfThreads: 1)
+        writerThread.start()
+        let readerThreads = NIOThreadPool(numberOfThreads: count)
+        readerThreads.start()
         do {
-            // WAL lets readers proceed during a write; synchronous=FULL makes a commit durable
-            // before the client is acknowledged, so an ack survives a power cut, not just a crash.
-            _ = try await writer.query("PRAGMA journal_mode=WAL")
-            _ = try await writer.query("PRAGMA synchronous=FULL")
-            _ = try await writer.query("PRAGMA foreign_keys=ON")
-            _ = try await writer.query("PRAGMA busy_timeout=5000")
-            try await Migrations.apply(on: writer, logger: logger)
-            var readers: [SQLiteConnection] = []
-            for _ in 0..<max(1, readerCount) {
-                let reader = try await SQLiteConnection.open(storage: .file(path: path), threadPool: threadPool, logger: logger, on: eventLoop)
-                _ = try await reader.query("PRAGMA busy_timeout=5000")
-                _ = try await reader.query("PRAGMA query_only=ON")
-                readers.append(reader)
+            let (writer, readers) = try await writerThread.runIfActive { () throws -> (SQLConnection, [SQLConnection]) in
+                let writer = try SQLConnection(path: path)
+                do {
+                    // WAL lets readers proceed during a write; synchronous=FULL makes a commit
+                    // durable before the client is acknowledged, so an ack survives a power
+                    // cut, not just a crash.
+                    try writer.executeScript("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON")
+                    writer.setBusyTimeout(milliseconds: 5000)
+                    try Migrations.apply(on: writer, logger: logger)
+                    var readers: [SQLConnection] = []
+                    for _ in 0..<count {
+                        let reader = try SQLConnection(path: path)
+                        reader.setBusyTimeout(milliseconds: 5000)
+                        try reader.executeScript("PRAGMA query_only=ON")
+                        readers.append(reader)
+                    }
+                    return (writer, readers)
+                } catch {
+                    writer.close()
+                    throw error
+                }
             }
-            return SQLiteStore(path: path, writer: writer, readers: readers, logger: logger)
+            return SQLiteStore(path: path, writer: writer, writerThread: writerThread, readers: readers,
+                               readerThreads: readerThreads, logger: logger)
         } catch {
-            try? await writer.close()
+            try? await writerThread.shutdownGracefully()
+            try? await readerThreads.shutdownGracefully()
             throw error
         }
     }
@@ -62,64 +96,97 @@ public final class SQLiteStore: Service, Sendable {
     /// Runs `body` inside a write transaction; an error it throws undoes its writes and only its
     /// writes.
     ///
-    /// Group commit: writes that queue up behind the writer gate run together in one
+    /// Group commit: writes that queue up while the writer thread is busy run together in one
     /// transaction, each in its own savepoint, and share one `COMMIT` (one fsync) — the callers
     /// see exactly what sequential transactions would give them, and every caller returns only
-    /// after the commit that made its writes durable.
-    ///
-    /// The work runs in its own task, so cancelling a caller (a client hanging up) cannot stop
-    /// it between BEGIN and COMMIT/ROLLBACK and leave the writer connection inside an open
-    /// transaction. The caller still awaits the outcome.
-    func write<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) async throws -> T) async throws -> T {
-        let item = PendingWrite { try await body($0) }
-        pendingWrites.withLock { $0.append(item) }
-        try await Task {
-            try await self.gate.withGate {
-                guard !item.isDone else { return }  // an earlier batch already ran it
-                let batch = self.pendingWrites.withLock { pending -> [PendingWrite] in
-                    let batch = Array(pending.prefix(Self.maxBatch))
-                    pending.removeFirst(batch.count)
-                    return batch
+    /// after the commit that made its writes durable. Once queued, a write runs to its end even
+    /// if the caller is cancelled (a client hanging up), so no transaction is left half done.
+    func write<T: Sendable>(_ body: @escaping @Sendable (SQLConnection) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let item = PendingWrite(body: { try body($0) }) { result in
+                switch result {
+                case .success(let value as T): continuation.resume(returning: value)
+                case .success(let value): continuation.resume(throwing: StorageError.invalidValue(column: "write result", value: "\(type(of: value))"))
+                case .failure(let error): continuation.resume(throwing: error)
                 }
-                await self.runBatch(batch)
             }
-        }.value
-        guard let value = try item.result() as? T else {
-            throw StorageError.invalidValue(column: "write result", value: "\(T.self)")
+            enqueue(item)
         }
-        return value
     }
 
-    /// Most writes that share one transaction.
-    static let maxBatch = 128
+    private func enqueue(_ item: PendingWrite) {
+        let action = queue.withLock { queue -> EnqueueAction in
+            guard !queue.closed else { return .reject }
+            queue.pending.append(item)
+            if queue.draining { return .none }
+            queue.draining = true
+            return .startDrain
+        }
+        switch action {
+        case .none: break
+        case .reject: item.finish(.failure(ChatterError.unavailable("the store", detail: "closed")))
+        case .startDrain:
+            writerThread.submit { state in
+                guard case .active = state else { return self.failPending() }
+                self.drain()
+            }
+        }
+    }
 
-    private func runBatch(_ batch: [PendingWrite]) async {
+    private enum EnqueueAction { case none, reject, startDrain }
+
+    /// Most writes that share one transaction.
+    static let maxBatch = 256
+
+    /// On the writer thread: runs batches until the queue is empty.
+    private func drain() {
+        while true {
+            let batch = queue.withLock { queue -> [PendingWrite] in
+                let batch = queue.takeBatch(max: Self.maxBatch)
+                if batch.isEmpty { queue.draining = false }
+                return batch
+            }
+            if batch.isEmpty { return }
+            runBatch(batch)
+        }
+    }
+
+    private func failPending() {
+        let items = queue.withLock { queue -> [PendingWrite] in
+            queue.draining = false
+            return queue.takeBatch(max: .max)
+        }
+        for item in items { item.finish(.failure(ChatterError.unavailable("the store", detail: "closed"))) }
+    }
+
+    private func runBatch(_ batch: [PendingWrite]) {
         do {
-            _ = try await writer.query("BEGIN IMMEDIATE")
+            try writer.execute("BEGIN IMMEDIATE")
         } catch {
             for item in batch { item.finish(.failure(error)) }
             return
         }
         var outcomes: [Result<any Sendable, any Error>] = []
+        outcomes.reserveCapacity(batch.count)
         for item in batch {
             do {
-                _ = try await writer.query("SAVEPOINT write")
-                let value = try await item.body(writer)
-                _ = try await writer.query("RELEASE write")
+                try writer.execute("SAVEPOINT write")
+                let value = try item.body(writer)
+                try writer.execute("RELEASE write")
                 outcomes.append(.success(value))
             } catch {
-                _ = try? await writer.query("ROLLBACK TO write")
-                _ = try? await writer.query("RELEASE write")
+                _ = try? writer.execute("ROLLBACK TO write")
+                _ = try? writer.execute("RELEASE write")
                 outcomes.append(.failure(error))
             }
         }
         do {
-            _ = try await writer.query("COMMIT")
+            try writer.execute("COMMIT")
             commits.notify()
             for (item, outcome) in zip(batch, outcomes) { item.finish(outcome) }
         } catch {
             do {
-                _ = try await writer.query("ROLLBACK")
+                try writer.execute("ROLLBACK")
             } catch let rollbackError {
                 logger.error("rollback failed", metadata: [LoggingKeys.errorDetail: "\(rollbackError)"])
             }
@@ -131,62 +198,51 @@ public final class SQLiteStore: Service, Sendable {
 
     /// Runs `body` on a reader connection. Each statement sees the last committed state; callers
     /// that need several statements to agree must read them in one statement or in `write`.
-    func read<T: Sendable>(_ body: @Sendable (SQLiteConnection) async throws -> T) async throws -> T {
-        let index = nextReader.wrappingAdd(1, ordering: .relaxed).oldValue
-        let reader = readers[abs(index) % readers.count]
-        return try await body(reader)
+    func read<T: Sendable>(_ body: @escaping @Sendable (SQLConnection) throws -> T) async throws -> T {
+        try await readerThreads.runIfActive {
+            // The pool has as many threads as connections, so one is always free here.
+            guard let connection = self.readers.withLock({ $0.popLast() }) else {
+                throw ChatterError.unavailable("the store", detail: "closed")
+            }
+            defer { self.readers.withLock { $0.append(connection) } }
+            return try body(connection)
+        }
     }
 
     /// A cheap query proving the file is open and readable, for `/readyz`.
     public func ping() async throws {
-        _ = try await read { try await $0.query("SELECT 1") }
+        _ = try await read { try $0.query("SELECT 1") }
     }
 
     /// The migrations applied to this file, newest last.
     public func appliedMigrations() async throws -> [Int] {
         try await read { connection in
-            try await connection.query("SELECT version FROM schema_migrations ORDER BY version").map { Int(try $0.int64("version")) }
+            try connection.query("SELECT version FROM schema_migrations ORDER BY version").map { Int(try $0.int64("version")) }
         }
     }
 
-    /// Closes every connection. Shielded from the caller's cancellation: an unclosed handle
-    /// would leak the file lock.
+    /// Finishes queued writes, then closes every connection and stops the store's threads.
+    /// Shielded from the caller's cancellation: an unclosed handle would leak the file lock.
     public func close() async {
         await Task {
-            for connection in self.readers + [self.writer] where !connection.isClosed {
-                do { try await connection.close() } catch {
-                    self.logger.warning("closing SQLite connection failed", metadata: [LoggingKeys.errorDetail: "\(error)"])
-                }
-            }
+            self.queue.withLock { $0.closed = true }
+            // Threads finish the work already handed to them (including a running drain) first.
+            try? await self.readerThreads.shutdownGracefully()
+            try? await self.writerThread.shutdownGracefully()
+            self.failPending()
+            for connection in self.readers.withLock({ $0 }) { connection.close() }
+            self.writer.close()
         }.value
     }
 
     public func run() async throws {
         try? await gracefulShutdown()
-        // Take the gate so no transaction is cut in half by the close.
-        _ = try? await gate.withGate { await self.close() }
+        await close()
     }
 }
 
-/// One caller's write, waiting for (or done by) a batch.
-final class PendingWrite: Sendable {
-    let body: @Sendable (SQLiteConnection) async throws -> any Sendable
-    private let outcome = Mutex<Result<any Sendable, any Error>?>(nil)
-
-    init(body: @escaping @Sendable (SQLiteConnection) async throws -> any Sendable) {
-        self.body = body
-    }
-
-    var isDone: Bool { outcome.withLock { $0 != nil } }
-
-    func finish(_ result: Result<any Sendable, any Error>) {
-        outcome.withLock { $0 = result }
-    }
-
-    func result() throws -> any Sendable {
-        guard let outcome = outcome.withLock({ $0 }) else {
-            throw StorageError.invalidValue(column: "write", value: "not run")
-        }
-        return try outcome.get()
-    }
+/// One caller's write, waiting for its batch to commit.
+struct PendingWrite: Sendable {
+    let body: @Sendable (SQLConnection) throws -> any Sendable
+    let finish: @Sendable (Result<any Sendable, any Error>) -> Void
 }

@@ -1,5 +1,4 @@
 import ChatterCore
-import SQLiteNIO
 
 public struct SQLiteUserRepository: UserRepository {
     let store: SQLiteStore
@@ -10,7 +9,7 @@ public struct SQLiteUserRepository: UserRepository {
 
     public func create(_ user: User, passwordHash: String) async throws {
         let inserted = try await store.write { connection in
-            try await connection.query(
+            try connection.query(
                 """
                 INSERT INTO auth_users (id, username, display_name, password_hash, created_at)
                 VALUES (?, ?, ?, ?, ?) ON CONFLICT (username) DO NOTHING RETURNING id
@@ -25,14 +24,14 @@ public struct SQLiteUserRepository: UserRepository {
 
     public func user(id: String) async throws -> User? {
         try await store.read { connection in
-            try await connection.query("SELECT id, username, display_name, created_at FROM auth_users WHERE id = ?", [.text(id)])
+            try connection.query("SELECT id, username, display_name, created_at FROM auth_users WHERE id = ?", [.text(id)])
                 .first.map(Self.user(from:))
         }
     }
 
     public func credentials(username: String) async throws -> UserCredentials? {
         try await store.read { connection in
-            try await connection.query(
+            try connection.query(
                 "SELECT id, username, display_name, created_at, password_hash FROM auth_users WHERE username = ?",
                 [.text(username.lowercased())]
             ).first.map { UserCredentials(user: try Self.user(from: $0), passwordHash: try $0.string("password_hash")) }
@@ -44,7 +43,7 @@ public struct SQLiteUserRepository: UserRepository {
         // without LIKE and its escaping.
         let lower = prefix.lowercased()
         return try await store.read { connection in
-            try await connection.query(
+            try connection.query(
                 "SELECT id, username, display_name, created_at FROM auth_users WHERE username >= ? AND username < ? ORDER BY username LIMIT ?",
                 [.text(lower), .text(lower + "\u{10FFFF}"), .int(limit)]
             ).map(Self.user(from:))
@@ -57,7 +56,7 @@ public struct SQLiteUserRepository: UserRepository {
             var users: [User] = []
             for chunk in ids.chunked(into: 500) {
                 let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ",")
-                users += try await connection.query(
+                users += try connection.query(
                     "SELECT id, username, display_name, created_at FROM auth_users WHERE id IN (\(placeholders))",
                     chunk.map { .text($0) }
                 ).map(Self.user(from:))
@@ -66,7 +65,7 @@ public struct SQLiteUserRepository: UserRepository {
         }
     }
 
-    static func user(from row: SQLiteRow) throws -> User {
+    static func user(from row: SQLRow) throws -> User {
         User(id: try row.string("id"), username: try row.string("username"),
              displayName: try row.string("display_name"), createdAt: try row.timestamp("created_at"))
     }
