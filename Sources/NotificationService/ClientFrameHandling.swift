@@ -2,6 +2,7 @@ import ChatterCore
 import ChatterHTTP
 import Foundation
 import MessagingService
+import NIOCore
 
 extension NotificationService {
     static let invalidFrame = ChatterError.Code("invalid_frame", status: 400)
@@ -55,7 +56,7 @@ extension NotificationService {
         guard connection.allowTyping(chatID: chatID, interval: configuration.typingInterval),
               let memberIDs = try? await members.members(of: chatID), memberIDs.contains(connection.userID)
         else { return }
-        let typingFrame = ServerFrame.typing(chatID: chatID, userID: connection.userID)
+        let typingFrame = ByteBuffer(string: ServerFrame.typing(chatID: chatID, userID: connection.userID))
         for other in registry.connections(of: memberIDs) where other.userID != connection.userID {
             other.send(typingFrame)
         }
@@ -78,7 +79,7 @@ extension NotificationService {
                     let page = try await messaging.history(
                         chatID: chatID, userID: connection.userID, query: HistoryQuery(afterSeq: after, limit: 200))
                     for message in page.messages {
-                        connection.replay(chatID: chatID, seq: message.seq, frame: ServerFrame.messageEvent(message))
+                        connection.replay(chatID: chatID, seq: message.seq, frame: ByteBuffer(string: ServerFrame.messageEvent(message)))
                         after = message.seq
                     }
                     if !page.hasMore || page.messages.isEmpty { break }

@@ -1,4 +1,5 @@
 import ChatterCore
+import NIOCore
 import Synchronization
 
 /// One authenticated WebSocket and what it has been sent.
@@ -17,10 +18,8 @@ final class Connection: Sendable {
         /// Per chat, the `message.created` seqs already queued.
         var delivered: [String: SeqRuns] = [:]
         /// Chats being replayed by `sync`: live message events wait here meanwhile.
-        var syncing: [String: [(seq: Int64, frame: String)]] = [:]
+        var syncing: [String: [(seq: Int64, frame: ByteBuffer)]] = [:]
         var close: CloseRequest?
-        /// The task enforcing a close, parked until one is requested.
-        var closeWaiter: CheckedContinuation<Void, Never>?
         var lastTyping: [String: ContinuousClock.Instant] = [:]
 
         /// Records `seq` as sent unless it already was; true when the frame should go out.
@@ -35,59 +34,48 @@ final class Connection: Sendable {
     /// Messages committed before this moment were missed while offline: the client gets them
     /// with `sync`, in order, instead of live ahead of older ones.
     let openedAt: Timestamp
-    let queue: FrameQueue
+    let writer: FrameWriter
+    /// Sends the close frame (after what is queued, unless dropped) and drops the TCP
+    /// connection if the client does not follow; nil in tests.
+    private let onClose: (@Sendable (Connection, CloseRequest) -> Void)?
     private let state = Mutex(State())
 
     /// Live events buffered per syncing chat before the connection counts as too slow.
     static let maxBufferedWhileSyncing = 4096
 
-    init(userID: String, sessionID: String, queueCapacity: Int) {
+    init(userID: String, sessionID: String, output: any FrameOutput, queueCapacity: Int,
+         onClose: (@Sendable (Connection, CloseRequest) -> Void)? = nil) {
         id = Identifier.make()
         self.userID = userID
         self.sessionID = sessionID
         openedAt = .now()
-        queue = FrameQueue(capacity: queueCapacity)
+        writer = FrameWriter(output: output, capacity: queueCapacity)
+        self.onClose = onClose
     }
 
     var closeRequest: CloseRequest? { state.withLock { $0.close } }
 
-    /// Returns once a close has been requested, or when the calling task is cancelled. Parks on
-    /// one continuation: no timer or extra task per idle socket.
-    func waitForCloseRequest() async {
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let resumeNow = state.withLock { state -> Bool in
-                    if state.close != nil || Task.isCancelled { return true }
-                    state.closeWaiter = continuation
-                    return false
-                }
-                if resumeNow { continuation.resume() }
-            }
-        } onCancel: {
-            state.withLock { state -> CheckedContinuation<Void, Never>? in
-                defer { state.closeWaiter = nil }
-                return state.closeWaiter
-            }?.resume()
-        }
-    }
-
     /// Queues a frame that is not subject to per-chat ordering (acks, errors, typing, presence).
     func send(_ frame: String) {
-        if !queue.push(frame) { tooSlow() }
+        send(ByteBuffer(string: frame))
+    }
+
+    func send(_ frame: ByteBuffer) {
+        if !writer.push(frame) { tooSlow() }
     }
 
     /// Queues a live event. `seq` is set for `message.created`, which is sent once per seq and
     /// only when committed while this connection was open (`occurredAt`).
-    func deliver(chatID: String, seq: Int64?, occurredAt: Timestamp? = nil, frame: String) {
+    func deliver(chatID: String, seq: Int64?, occurredAt: Timestamp? = nil, frame: ByteBuffer) {
         let accepted = state.withLock { state -> Bool in
-            guard let seq else { return queue.push(frame) }
+            guard let seq else { return writer.push(frame) }
             if let occurredAt, occurredAt < openedAt { return true }
             if state.syncing[chatID] != nil {
                 guard state.syncing[chatID]!.count < Self.maxBufferedWhileSyncing else { return false }
                 state.syncing[chatID]!.append((seq, frame))
                 return true
             }
-            return state.claim(chatID: chatID, seq: seq) ? queue.push(frame) : true
+            return state.claim(chatID: chatID, seq: seq) ? writer.push(frame) : true
         }
         if !accepted { tooSlow() }
     }
@@ -100,9 +88,9 @@ final class Connection: Sendable {
     }
 
     /// Queues one replayed message (ascending `seq`) unless this connection already had it.
-    func replay(chatID: String, seq: Int64, frame: String) {
+    func replay(chatID: String, seq: Int64, frame: ByteBuffer) {
         let accepted = state.withLock { state -> Bool in
-            state.claim(chatID: chatID, seq: seq) ? queue.push(frame) : true
+            state.claim(chatID: chatID, seq: seq) ? writer.push(frame) : true
         }
         if !accepted { tooSlow() }
     }
@@ -114,7 +102,7 @@ final class Connection: Sendable {
         let (accepted, last) = state.withLock { state -> (Bool, Int64) in
             let buffered = state.syncing.removeValue(forKey: chatID) ?? []
             for (seq, frame) in buffered.sorted(by: { $0.seq < $1.seq }) where state.claim(chatID: chatID, seq: seq) {
-                guard queue.push(frame) else { return (false, seq) }
+                guard writer.push(frame) else { return (false, seq) }
             }
             return (true, state.delivered[chatID]?.highest ?? 0)
         }
@@ -135,15 +123,15 @@ final class Connection: Sendable {
     /// Asks the writer to close the socket with `code` after what is queued (or at once,
     /// dropping it, when `dropPending`).
     func requestClose(code: UInt16, reason: String, dropPending: Bool) {
-        let (first, waiter) = state.withLock { state -> (Bool, CheckedContinuation<Void, Never>?) in
-            guard state.close == nil else { return (false, nil) }
-            state.close = CloseRequest(code: code, reason: reason)
-            defer { state.closeWaiter = nil }
-            return (true, state.closeWaiter)
+        let request = CloseRequest(code: code, reason: reason)
+        let first = state.withLock { state -> Bool in
+            guard state.close == nil else { return false }
+            state.close = request
+            return true
         }
         if first {
-            queue.finish(dropPending: dropPending)
-            waiter?.resume()
+            writer.finish(dropPending: dropPending)
+            onClose?(self, request)
         }
     }
 

@@ -1,6 +1,7 @@
 import ChatterCore
 import Foundation
 import Logging
+import NIOCore
 import ServiceLifecycle
 
 /// Consumes chat events from the log and queues each on every connection of every member.
@@ -83,7 +84,7 @@ struct EventDispatcher: Service {
         if routing.kind == ChatEvent.Kind.memberRemoved.rawValue, let removed = routing.userID {
             recipients.append(removed)  // the removed member learns it too
         }
-        let frame = ServerFrame.event(payload: record.payload)
+        let frame = ByteBuffer(string: ServerFrame.event(payload: record.payload))
         let seq = routing.kind == ChatEvent.Kind.messageCreated.rawValue ? routing.message?.seq : nil
         for connection in registry.connections(of: recipients) {
             connection.deliver(chatID: routing.chatID, seq: seq, occurredAt: routing.occurredAt, frame: frame)

@@ -35,6 +35,7 @@ public struct NotificationService: Sendable {
     let registry = ConnectionRegistry()
     let members: MembersCache
     let presence: PresenceTracker
+    let closer = SocketCloser()
     /// Long-lived parts of this role, to be run in the application's service group.
     public let services: [any Service]
 
@@ -50,6 +51,7 @@ public struct NotificationService: Sendable {
         services = [
             EventDispatcher(log: log, registry: registry, members: members, group: "notification-\(Identifier.make())", logger: logger),
             presence,
+            closer,
             RevocationWatcher(registry: registry, revocations: revocations),
         ]
     }
@@ -86,88 +88,87 @@ public struct NotificationService: Sendable {
         }
     }
 
-    /// One socket from upgrade to close.
+    /// One socket from upgrade to close. The socket's only task is this one, reading client
+    /// frames: outgoing frames are written on the event loop by the connection's writer, and
+    /// timers and closes are scheduled there or handed to the shared closer.
     func serve(
         inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, request: Request, channel: any Channel, logger: Logger
     ) async {
         let current = ConnectionSlot()
+        let output = ChannelFrameOutput(channel: channel)
         await withGracefulShutdownHandler {
-            await withTaskGroup(of: Void.self) { group in
-                if let header = request.headers[.authorization] {
-                    guard let identity = try? await authenticator.authenticate(authorizationHeader: header) else {
-                        try? await outbound.close(.init(codeNumber: Int(CloseCode.authenticationFailed)), reason: "invalid token")
-                        return
-                    }
-                    current.set(start(identity, outbound: outbound, channel: channel, group: &group))
-                } else {
-                    group.addTask {
-                        try? await Task.sleep(for: configuration.authenticationTimeout)
-                        if !Task.isCancelled, current.get() == nil {
-                            try? await outbound.close(.init(codeNumber: Int(CloseCode.authenticationFailed)), reason: "authentication timeout")
-                        }
+            var authTimeout: Scheduled<Void>?
+            if let header = request.headers[.authorization] {
+                guard let identity = try? await authenticator.authenticate(authorizationHeader: header) else {
+                    try? await outbound.close(.init(codeNumber: Int(CloseCode.authenticationFailed)), reason: "invalid token")
+                    return
+                }
+                await start(identity, output: output, outbound: outbound, channel: channel, into: current)
+            } else {
+                authTimeout = channel.eventLoop.scheduleTask(in: TimeAmount(configuration.authenticationTimeout)) {
+                    guard current.get() == nil else { return }
+                    closer.enqueue {
+                        try? await outbound.close(.init(codeNumber: Int(CloseCode.authenticationFailed)), reason: "authentication timeout")
                     }
                 }
-                do {
-                    for try await message in inbound.messages(maxSize: configuration.maxFrameBytes) {
-                        guard case .text(let text) = message else {
-                            current.get()?.send(ServerFrame.error(ChatterError(Self.invalidFrame, "frames must be JSON text")))
-                            continue
-                        }
-                        if let connection = current.get() {
-                            await handle(text, on: connection)
-                            continue
-                        }
-                        // Unauthenticated: the only acceptable frame is `auth`.
-                        guard let frame = try? JSONDecoder().decode(ClientFrame.self, from: Data(text.utf8)), frame.type == "auth",
-                              let token = frame.token, let identity = try? await authenticator.authenticate(bearer: token)
-                        else {
-                            try? await outbound.close(.init(codeNumber: Int(CloseCode.authenticationFailed)), reason: "authentication failed")
-                            break
-                        }
-                        current.set(start(identity, outbound: outbound, channel: channel, group: &group))
+            }
+            do {
+                for try await message in inbound.messages(maxSize: configuration.maxFrameBytes) {
+                    guard case .text(let text) = message else {
+                        current.get()?.send(ServerFrame.error(ChatterError(Self.invalidFrame, "frames must be JSON text")))
+                        continue
                     }
-                } catch {
-                    logger.debug("websocket inbound ended", metadata: [LoggingKeys.errorDetail: "\(error)"])
+                    if let connection = current.get() {
+                        await handle(text, on: connection)
+                        continue
+                    }
+                    // Unauthenticated: the only acceptable frame is `auth`.
+                    guard let frame = try? JSONDecoder().decode(ClientFrame.self, from: Data(text.utf8)), frame.type == "auth",
+                          let token = frame.token, let identity = try? await authenticator.authenticate(bearer: token)
+                    else {
+                        try? await outbound.close(.init(codeNumber: Int(CloseCode.authenticationFailed)), reason: "authentication failed")
+                        break
+                    }
+                    authTimeout?.cancel()
+                    await start(identity, output: output, outbound: outbound, channel: channel, into: current)
                 }
-                if let connection = current.get() {
-                    connection.requestClose(code: 1000, reason: "", dropPending: true)
-                    presence.disconnected(userID: connection.userID, last: registry.remove(connection))
-                }
-                group.cancelAll()
+            } catch {
+                logger.debug("websocket inbound ended", metadata: [LoggingKeys.errorDetail: "\(error)"])
+            }
+            authTimeout?.cancel()
+            if let connection = current.get() {
+                connection.requestClose(code: 1000, reason: "", dropPending: true)
+                presence.disconnected(userID: connection.userID, last: registry.remove(connection))
             }
         } onGracefulShutdown: {
             current.get()?.requestClose(code: 1001, reason: "server going away", dropPending: false)
         }
     }
 
-    /// Registers an authenticated connection and starts the task that writes its queue.
+    /// Registers an authenticated connection, greets it and tells presence.
     private func start(
-        _ identity: Identity, outbound: WebSocketOutboundWriter, channel: any Channel, group: inout TaskGroup<Void>
-    ) -> Connection {
-        let connection = Connection(userID: identity.userID, sessionID: identity.sessionID, queueCapacity: configuration.sendQueueCapacity)
+        _ identity: Identity, output: ChannelFrameOutput, outbound: WebSocketOutboundWriter, channel: any Channel, into slot: ConnectionSlot
+    ) async {
+        let closer = self.closer
+        let connection = Connection(
+            userID: identity.userID, sessionID: identity.sessionID, output: output, queueCapacity: configuration.sendQueueCapacity
+        ) { connection, request in
+            // 1000 is the reader's own exit: the framework closes the socket itself.
+            guard request.code != 1000 else { return }
+            // A client that stopped reading blocks even the close frame: give it a moment,
+            // then drop the TCP connection.
+            channel.eventLoop.scheduleTask(in: TimeAmount(Self.closeGrace)) {
+                channel.close(promise: nil)
+            }
+            closer.enqueue {
+                await connection.writer.drained()
+                try? await outbound.close(.init(codeNumber: Int(request.code)), reason: request.reason)
+            }
+        }
         connection.send(ServerFrame.ready(userID: identity.userID, sessionID: identity.sessionID))
+        slot.set(connection)
         let first = registry.add(connection)
-        group.addTask {
-            await presence.connected(connection, first: first)
-        }
-        group.addTask {
-            while let frame = await connection.queue.next() {
-                do { try await outbound.write(.text(frame)) } catch { break }
-            }
-            if let close = connection.closeRequest, close.code != 1000 {
-                try? await outbound.close(.init(codeNumber: Int(close.code)), reason: close.reason)
-            }
-        }
-        group.addTask {
-            // A client that stopped reading blocks the writer, so even the close frame may never
-            // leave. Give it a moment, then drop the TCP connection.
-            await connection.waitForCloseRequest()
-            guard !Task.isCancelled else { return }
-            try? await Task.sleep(for: Self.closeGrace)
-            guard !Task.isCancelled else { return }
-            channel.close(promise: nil)
-        }
-        return connection
+        await presence.connected(connection, first: first)
     }
 }
 

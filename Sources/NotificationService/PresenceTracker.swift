@@ -1,5 +1,6 @@
 import ChatterCore
 import Logging
+import NIOCore
 import ServiceLifecycle
 import Synchronization
 
@@ -57,7 +58,7 @@ final class PresenceTracker: Service, Sendable {
     }
 
     private func broadcast(userID: String, online: Bool, to userContacts: Set<String>) {
-        let frame = ServerFrame.presence(userID: userID, online: online)
+        let frame = ByteBuffer(string: ServerFrame.presence(userID: userID, online: online))
         for connection in registry.connections(of: userContacts) {
             connection.send(frame)
         }

@@ -1,4 +1,6 @@
 import ChatterCore
+import NIOCore
+import Synchronization
 import Testing
 
 @testable import NotificationService
@@ -23,26 +25,60 @@ import Testing
     }
 }
 
+/// Stands in for the socket: runs on the caller's thread and records what was written. While
+/// `stalled`, nothing is taken by the "kernel", like a client that stopped reading.
+final class RecordingOutput: FrameOutput {
+    private let state = Mutex<(frames: [String], stalled: Bool)>(([], false))
+
+    init(stalled: Bool = false) {
+        state.withLock { $0.stalled = stalled }
+    }
+
+    var frames: [String] { state.withLock { $0.frames } }
+
+    func perform(_ body: @escaping @Sendable () -> Void) { body() }
+
+    func write(_ frames: [ByteBuffer], done: @escaping @Sendable () -> Void) {
+        let stalled = state.withLock { state -> Bool in
+            state.frames += frames.map { String(buffer: $0) }
+            return state.stalled
+        }
+        if !stalled { done() }
+    }
+}
+
+extension Connection {
+    convenience init(userID: String, sessionID: String, queueCapacity: Int, output: RecordingOutput = RecordingOutput()) {
+        self.init(userID: userID, sessionID: sessionID, output: output, queueCapacity: queueCapacity)
+    }
+
+    func deliver(chatID: String, seq: Int64?, occurredAt: Timestamp? = nil, frame: String) {
+        deliver(chatID: chatID, seq: seq, occurredAt: occurredAt, frame: ByteBuffer(string: frame))
+    }
+
+    func replay(chatID: String, seq: Int64, frame: String) {
+        replay(chatID: chatID, seq: seq, frame: ByteBuffer(string: frame))
+    }
+}
+
 @Suite struct ConnectionTests {
-    func drain(_ connection: Connection) async -> [String] {
-        var frames: [String] = []
-        connection.requestClose(code: 1000, reason: "", dropPending: false)
-        while let frame = await connection.queue.next() { frames.append(frame) }
-        return frames
+    func connection(capacity: Int = 100, stalled: Bool = false) -> (Connection, RecordingOutput) {
+        let output = RecordingOutput(stalled: stalled)
+        return (Connection(userID: "u", sessionID: "s", queueCapacity: capacity, output: output), output)
     }
 
     @Test func liveMessagesAreDeliveredOncePerSeq() async {
-        let connection = Connection(userID: "u", sessionID: "s", queueCapacity: 100)
+        let (connection, output) = connection()
         connection.deliver(chatID: "c", seq: 1, frame: "m1")
         connection.deliver(chatID: "c", seq: 2, frame: "m2")
         connection.deliver(chatID: "c", seq: 2, frame: "m2-duplicate")
         connection.deliver(chatID: "d", seq: 1, frame: "d1")
         connection.deliver(chatID: "c", seq: nil, frame: "typing")
-        #expect(await drain(connection) == ["m1", "m2", "d1", "typing"])
+        #expect(output.frames == ["m1", "m2", "d1", "typing"])
     }
 
     @Test func syncReplaysMissedMessagesThenHeldLiveOnesWithoutDuplicates() async {
-        let connection = Connection(userID: "u", sessionID: "s", queueCapacity: 100)
+        let (connection, output) = connection()
         connection.beginSync(chatID: "c")
         connection.deliver(chatID: "c", seq: 4, frame: "live4")  // arrives mid-replay: held
         connection.deliver(chatID: "c", seq: 5, frame: "live5")
@@ -50,28 +86,44 @@ import Testing
         #expect(connection.endSync(chatID: "c") == 5)
         connection.deliver(chatID: "c", seq: 5, frame: "live5-again")
         connection.deliver(chatID: "c", seq: 6, frame: "live6")
-        #expect(await drain(connection) == ["replay3", "replay4", "live5", "live6"])
+        #expect(output.frames == ["replay3", "replay4", "live5", "live6"])
     }
 
     @Test func messagesCommittedBeforeTheConnectionOpenedAreLeftToSync() async {
-        let connection = Connection(userID: "u", sessionID: "s", queueCapacity: 100)
+        let (connection, output) = connection()
         let before = Timestamp(millisecondsSinceEpoch: connection.openedAt.millisecondsSinceEpoch - 1)
         connection.deliver(chatID: "c", seq: 9, occurredAt: before, frame: "old9")
         connection.deliver(chatID: "c", seq: nil, occurredAt: before, frame: "member-added")
         connection.deliver(chatID: "c", seq: 10, occurredAt: connection.openedAt, frame: "new10")
-        #expect(await drain(connection) == ["member-added", "new10"])
+        #expect(output.frames == ["member-added", "new10"])
     }
 
-    @Test func overflowingTheQueueAsksToCloseWithTooSlow() async {
-        let connection = Connection(userID: "u", sessionID: "s", queueCapacity: 3)
+    @Test func aClientThatStopsReadingIsAskedToCloseWithTooSlow() async {
+        let (connection, output) = connection(capacity: 3, stalled: true)
         for seq in 1...3 { connection.deliver(chatID: "c", seq: Int64(seq), frame: "m\(seq)") }
         #expect(connection.closeRequest == nil)
+        #expect(connection.writer.backlog == 3)
         connection.deliver(chatID: "c", seq: 4, frame: "m4")
         #expect(connection.closeRequest?.code == 4008)
-        // Pending frames are dropped: the client will sync.
-        #expect(await connection.queue.next() == nil)
+        // Nothing more is written: the client will sync.
         connection.send("late")
-        #expect(await connection.queue.next() == nil)
+        #expect(output.frames == ["m1", "m2", "m3"])
+    }
+
+    @Test func aReadingClientNeverRunsOutOfBudget() {
+        let (connection, output) = connection(capacity: 3)
+        for seq in 1...50 { connection.deliver(chatID: "c", seq: Int64(seq), frame: "m\(seq)") }
+        #expect(connection.closeRequest == nil)
+        #expect(output.frames.count == 50)
+        #expect(connection.writer.backlog == 0)
+    }
+
+    @Test func drainedWaitsForQueuedFramesOnly() async {
+        let (connection, output) = connection()
+        connection.send("a")
+        connection.requestClose(code: 1001, reason: "going away", dropPending: false)
+        await connection.writer.drained()
+        #expect(output.frames == ["a"])
     }
 
     @Test func typingIsThrottledPerChat() {

@@ -12,6 +12,22 @@ struct EventLogTail {
         var first: Int64
         var records: [EventRecord] = []
         var next: Int64 { first + Int64(records.count) }
+
+        mutating func append(_ record: EventRecord, capacity: Int) {
+            // Older than the run (an earlier publish finishing late) or already held: readers
+            // below `first` go to the table anyway.
+            if record.offset < next { return }
+            if record.offset > next {
+                first = record.offset
+                records.removeAll(keepingCapacity: true)
+            }
+            records.append(record)
+            if records.count > capacity {
+                let drop = records.count - capacity / 2
+                records.removeFirst(drop)
+                first += Int64(drop)
+            }
+        }
     }
 
     /// Records kept per partition.
@@ -23,21 +39,8 @@ struct EventLogTail {
     }
 
     mutating func append(_ record: EventRecord) {
-        guard var run = runs[record.topic]?[record.partition] else {
-            runs[record.topic, default: [:]][record.partition] = Run(first: record.offset, records: [record])
-            return
-        }
-        // Older than the run (an earlier publish finishing late) or already held: readers
-        // below `first` go to the table anyway.
-        if record.offset < run.next { return }
-        if record.offset > run.next { run = Run(first: record.offset) }
-        run.records.append(record)
-        if run.records.count > capacity {
-            let drop = run.records.count - capacity / 2
-            run.records.removeFirst(drop)
-            run.first += Int64(drop)
-        }
-        runs[record.topic, default: [:]][record.partition] = run
+        // Mutated in place: copying a run out of the dictionary would copy its records.
+        runs[record.topic, default: [:]][record.partition, default: Run(first: record.offset)].append(record, capacity: capacity)
     }
 
     /// Records that nothing is committed at or after `head` in `partition` (a table read just

@@ -1,0 +1,113 @@
+import NIOCore
+import NIOWebSocket
+import Synchronization
+
+/// Where a connection's frames go: the socket, or a recorder in tests.
+protocol FrameOutput: Sendable {
+    /// Runs `body` on the socket's thread; calls run in the order they were made.
+    func perform(_ body: @escaping @Sendable () -> Void)
+    /// On the socket's thread: writes `frames` in order, flushes once, and calls `done` when
+    /// the kernel has taken them (or the socket failed).
+    func write(_ frames: [ByteBuffer], done: @escaping @Sendable () -> Void)
+}
+
+/// Orders and bounds the frames going out on one socket, with no task per socket.
+///
+/// Frames pushed from any thread are collected and written in one batch with one flush on the
+/// socket's event loop. A frame counts against `capacity` from `push` until the kernel took
+/// it; a client that stops reading fills that budget, `push` fails, and the connection is
+/// closed with "reconnect and sync" instead of buffering without bound or slowing the fan-out
+/// to everyone else.
+final class FrameWriter: Sendable {
+    private struct State {
+        var pending: [ByteBuffer] = []
+        /// Written to the socket, not yet taken by the kernel.
+        var inFlight = 0
+        var flushScheduled = false
+        var finished = false
+        var drainWaiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    let capacity: Int
+    private let output: any FrameOutput
+    private let state = Mutex(State())
+
+    init(output: any FrameOutput, capacity: Int) {
+        self.output = output
+        self.capacity = max(1, capacity)
+    }
+
+    /// Queues `frame`; false when the budget is spent or the writer finished (frame dropped).
+    func push(_ frame: ByteBuffer) -> Bool {
+        let (accepted, schedule) = state.withLock { state -> (Bool, Bool) in
+            guard !state.finished, state.pending.count + state.inFlight < capacity else { return (false, false) }
+            state.pending.append(frame)
+            guard !state.flushScheduled else { return (true, false) }
+            state.flushScheduled = true
+            return (true, true)
+        }
+        if schedule { output.perform { self.flush() } }
+        return accepted
+    }
+
+    /// Frames pushed and not yet taken by the kernel.
+    var backlog: Int { state.withLock { $0.pending.count + $0.inFlight } }
+
+    /// Stops accepting frames; `dropPending` discards what has not been written yet.
+    func finish(dropPending: Bool) {
+        state.withLock { state in
+            state.finished = true
+            if dropPending { state.pending.removeAll() }
+        }
+    }
+
+    /// Returns once everything pushed before this call has been written to the socket (not
+    /// necessarily taken by the kernel), so a close frame sent afterwards follows it.
+    func drained() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let ready = state.withLock { state -> Bool in
+                if !state.flushScheduled { return true }
+                state.drainWaiters.append(continuation)
+                return false
+            }
+            if ready { continuation.resume() }
+        }
+    }
+
+    private func flush() {
+        let (frames, waiters) = state.withLock { state -> ([ByteBuffer], [CheckedContinuation<Void, Never>]) in
+            let frames = state.pending
+            state.pending.removeAll(keepingCapacity: frames.count <= 16)
+            state.inFlight += frames.count
+            state.flushScheduled = false
+            defer { state.drainWaiters.removeAll() }
+            return (frames, state.drainWaiters)
+        }
+        if !frames.isEmpty {
+            let count = frames.count
+            output.write(frames) { self.state.withLock { $0.inFlight -= count } }
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+}
+
+/// The real socket: frames go straight into the channel on its event loop as text frames,
+/// the payload buffer shared by every recipient of an event.
+struct ChannelFrameOutput: FrameOutput {
+    let channel: any Channel
+
+    func perform(_ body: @escaping @Sendable () -> Void) {
+        channel.eventLoop.execute(body)
+    }
+
+    func write(_ frames: [ByteBuffer], done: @escaping @Sendable () -> Void) {
+        guard channel.isActive else { return done() }
+        let promise = channel.eventLoop.makePromise(of: Void.self)
+        for (index, frame) in frames.enumerated() {
+            let webSocketFrame = WebSocketFrame(fin: true, opcode: .text, data: frame)
+            channel.write(webSocketFrame, promise: index == frames.count - 1 ? promise : nil)
+        }
+        channel.flush()
+        promise.futureResult.whenComplete { _ in done() }
+    }
+}
