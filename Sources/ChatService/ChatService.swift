@@ -163,8 +163,7 @@ public struct ChatMembershipLookup: MembershipLookup {
     }
 
     public func membership(chatID: String, userID: String) async throws -> Membership? {
-        guard let chat = try await chats.chat(id: chatID), let member = chat.member(userID) else { return nil }
-        return Membership(chatType: chat.type, role: member.role)
+        try await chats.membership(chatID: chatID, userID: userID)
     }
 }
 

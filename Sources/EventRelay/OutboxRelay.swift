@@ -36,8 +36,7 @@ public struct OutboxRelay: Service {
                     await outbox.waitForEntries(since: seen, timeout: .seconds(1))
                     continue
                 }
-                try await log.publish(batch.map { OutgoingEvent(topic: $0.topic, key: $0.key, payload: $0.payload) })
-                try await outbox.markPublished(ids: batch.map(\.id), at: .now())
+                try await outbox.relay(batch, to: log)
                 failures = 0
             } catch {
                 if Task.isCancelled { return }

@@ -57,6 +57,10 @@ import Testing
             #expect(try await store.chats.removeMember(chatID: group.id, userID: "u2", at: .now()))
             #expect(try await !store.chats.removeMember(chatID: group.id, userID: "u2", at: .now()))
             #expect(try await store.chats.memberships(userID: "u2").isEmpty)
+            #expect(try await store.chats.membership(chatID: group.id, userID: "u2") == nil)
+            #expect(try await store.chats.membership(chatID: group.id, userID: "u3") == Membership(chatType: .group, role: .admin))
+            #expect(try await store.chats.membership(chatID: group.id, userID: "u1") == Membership(chatType: .group, role: .owner))
+            #expect(try await store.chats.membership(chatID: "missing", userID: "u1") == nil)
             let kinds = try await store.outbox().map(\.kind)
             #expect(kinds == [.chatCreated, .chatUpdated, .memberAdded, .memberRemoved])
         }

@@ -179,3 +179,35 @@ func withEventLog(
         await store.close()
     }
 }
+
+@Suite struct SQLiteRelayTests {
+    @Test func relayingToTheLogInTheSameFileAppendsAndMarksInOneStep() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("chatter-relay-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let logger = Logger(label: "contract", factory: { _ in SwiftLogNoOpLogHandler() })
+        let store = try await SQLiteStore.open(path: directory + "/chatter.sqlite", logger: logger)
+        do {
+            let messages = SQLiteMessageRepository(store: store)
+            for index in 1...3 {
+                _ = try await messages.append(NewMessage(id: Identifier.make(), chatID: "c", senderID: "u", body: "m\(index)", clientMsgID: "\(index)"))
+            }
+            let outbox = SQLiteOutboxReader(store: store)
+            let log = SQLiteEventLog(store: store)
+            let subscription = try await log.subscribe(topic: ChatEvent.topic, group: "g", start: .earliest)
+            let entries = try await outbox.unpublished(limit: 10)
+            #expect(entries.count == 3)
+            try await outbox.relay(entries, to: log)
+            #expect(try await outbox.unpublished(limit: 10).isEmpty)
+            let records = try await subscription.next(maxRecords: 10)
+            #expect(records.map(\.payload) == entries.map(\.payload))
+            // An empty batch is a no-op.
+            try await outbox.relay([], to: log)
+            #expect(try await outbox.unpublished(limit: 10).isEmpty)
+        } catch {
+            await store.close()
+            throw error
+        }
+        await store.close()
+    }
+}

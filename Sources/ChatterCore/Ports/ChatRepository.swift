@@ -7,6 +7,9 @@ public protocol ChatRepository: Sendable {
     func createDirect(_ chat: ChatRecord) async throws -> (chat: ChatRecord, created: Bool)
     func chat(id: String) async throws -> ChatRecord?
     func chats(ids: [String]) async throws -> [ChatRecord]
+    /// `userID`'s place in `chatID`, nil when either does not exist or they are not a member.
+    /// One row, not the whole chat: every send asks it.
+    func membership(chatID: String, userID: String) async throws -> Membership?
     /// Every chat `userID` is a member of, with its creation time.
     func memberships(userID: String) async throws -> [(chatID: String, createdAt: Timestamp)]
     func updateTitle(chatID: String, title: String, at: Timestamp) async throws -> ChatRecord

@@ -84,4 +84,15 @@ public protocol OutboxReader: Sendable {
     /// Returns once `generation` has moved past `since` (new entries may exist), or after
     /// `timeout`, which covers entries committed by another process.
     func waitForEntries(since generation: UInt64, timeout: Duration) async
+    /// Publishes `entries` to `log` and marks them published. A store that also holds `log`
+    /// does both in one transaction; otherwise a crash between the steps republishes the batch
+    /// (duplicates, which consumers drop by `(chat_id, seq)`, never a gap).
+    func relay(_ entries: [OutboxEntry], to log: any EventLog) async throws
+}
+
+extension OutboxReader {
+    public func relay(_ entries: [OutboxEntry], to log: any EventLog) async throws {
+        try await log.publish(entries.map { OutgoingEvent(topic: $0.topic, key: $0.key, payload: $0.payload) })
+        try await markPublished(ids: entries.map(\.id), at: .now())
+    }
 }

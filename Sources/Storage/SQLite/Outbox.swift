@@ -32,12 +32,31 @@ public struct SQLiteOutboxReader: OutboxReader {
 
     public func markPublished(ids: [Int64], at: Timestamp) async throws {
         guard let first = ids.min(), let last = ids.max() else { return }
-        // The relay publishes a contiguous run of the oldest rows, so a range update is exact.
-        try await store.write { connection in
-            _ = try connection.query(
-                "UPDATE outbox SET published_at = ? WHERE id BETWEEN ? AND ? AND published_at IS NULL",
-                [.time(at), .int(first), .int(last)])
+        try await store.write { connection in try Self.markPublished(first: first, last: last, at: at, on: connection) }
+    }
+
+    /// The relay publishes a contiguous run of the oldest rows, so a range update is exact.
+    static func markPublished(first: Int64, last: Int64, at: Timestamp, on connection: SQLConnection) throws {
+        try connection.execute(
+            "UPDATE outbox SET published_at = ? WHERE id BETWEEN ? AND ? AND published_at IS NULL",
+            [.time(at), .int(first), .int(last)])
+    }
+
+    /// With the embedded log in the same file, the records and the published mark commit
+    /// together: no republished batch after a crash.
+    public func relay(_ entries: [OutboxEntry], to log: any EventLog) async throws {
+        guard let local = log as? SQLiteEventLog, local.store === store else {
+            try await log.publish(entries.map { OutgoingEvent(topic: $0.topic, key: $0.key, payload: $0.payload) })
+            try await markPublished(ids: entries.map(\.id), at: .now())
+            return
         }
+        guard let first = entries.map(\.id).min(), let last = entries.map(\.id).max() else { return }
+        let records = try await store.write { connection in
+            let records = try local.append(entries.map { OutgoingEvent(topic: $0.topic, key: $0.key, payload: $0.payload) }, on: connection)
+            try Self.markPublished(first: first, last: last, at: .now(), on: connection)
+            return records
+        }
+        local.didCommit(records)
     }
 
     public var generation: UInt64 { store.commits.generation }

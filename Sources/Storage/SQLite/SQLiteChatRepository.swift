@@ -116,6 +116,19 @@ public struct SQLiteChatRepository: ChatRepository {
         try Outbox.append(ChatEvent(kind: .chatCreated, chatID: chat.id, occurredAt: chat.createdAt, chat: .init(chat)), on: connection)
     }
 
+    public func membership(chatID: String, userID: String) async throws -> Membership? {
+        try await store.read { connection in
+            guard let row = try connection.query(
+                "SELECT c.type, m.role FROM chat_members m JOIN chat_chats c ON c.id = m.chat_id WHERE m.chat_id = ? AND m.user_id = ?",
+                [.text(chatID), .text(userID)]
+            ).first else { return nil }
+            let type = try row.string("type"), role = try row.string("role")
+            guard let chatType = ChatType(rawValue: type) else { throw StorageError.invalidValue(column: "type", value: type) }
+            guard let memberRole = MemberRole(rawValue: role) else { throw StorageError.invalidValue(column: "role", value: role) }
+            return Membership(chatType: chatType, role: memberRole)
+        }
+    }
+
     static func load(ids: [String], on connection: SQLConnection) throws -> [ChatRecord] {
         guard !ids.isEmpty else { return [] }
         var chats: [String: ChatRecord] = [:]

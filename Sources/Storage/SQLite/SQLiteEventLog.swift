@@ -19,31 +19,37 @@ public final class SQLiteEventLog: EventLog {
 
     public func publish(_ events: [OutgoingEvent]) async throws {
         guard !events.isEmpty else { return }
-        let partitions = self.partitions
-        let records = try await store.write { connection -> [EventRecord] in
-            let now = Timestamp.now()
-            let encoder = JSONEncoder()
-            var records: [EventRecord] = []
-            records.reserveCapacity(events.count)
-            for event in events {
-                let partition = Self.partition(for: event.key, count: partitions)
-                let offset = try connection.query(
-                    """
-                    INSERT INTO eventlog_heads (topic, partition, next_offset) VALUES (?, ?, 1)
-                    ON CONFLICT (topic, partition) DO UPDATE SET next_offset = next_offset + 1
-                    RETURNING next_offset - 1 AS offset
-                    """, [.text(event.topic), .int(partition)]
-                ).first?.int64("offset") ?? 0
-                let headers = event.headers.isEmpty ? "{}" : String(decoding: try encoder.encode(event.headers), as: UTF8.self)
-                try connection.execute(
-                    "INSERT INTO eventlog_records (topic, partition, offset, key, payload, headers, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [.text(event.topic), .int(partition), .int(offset), .text(event.key), .text(event.payload), .text(headers), .time(now)])
-                records.append(EventRecord(topic: event.topic, partition: partition, offset: offset, key: event.key,
-                                           payload: event.payload, headers: event.headers))
-            }
-            return records
+        let records = try await store.write { connection in try self.append(events, on: connection) }
+        didCommit(records)
+    }
+
+    /// Appends `events` inside the caller's write transaction and returns their records; the
+    /// caller hands them to `didCommit` once that transaction committed.
+    func append(_ events: [OutgoingEvent], on connection: SQLConnection) throws -> [EventRecord] {
+        let now = Timestamp.now()
+        var records: [EventRecord] = []
+        records.reserveCapacity(events.count)
+        for event in events {
+            let partition = Self.partition(for: event.key, count: partitions)
+            let offset = try connection.query(
+                """
+                INSERT INTO eventlog_heads (topic, partition, next_offset) VALUES (?, ?, 1)
+                ON CONFLICT (topic, partition) DO UPDATE SET next_offset = next_offset + 1
+                RETURNING next_offset - 1 AS offset
+                """, [.text(event.topic), .int(partition)]
+            ).first?.int64("offset") ?? 0
+            let headers = event.headers.isEmpty ? "{}" : String(decoding: try JSONEncoder().encode(event.headers), as: UTF8.self)
+            try connection.execute(
+                "INSERT INTO eventlog_records (topic, partition, offset, key, payload, headers, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [.text(event.topic), .int(partition), .int(offset), .text(event.key), .text(event.payload), .text(headers), .time(now)])
+            records.append(EventRecord(topic: event.topic, partition: partition, offset: offset, key: event.key,
+                                       payload: event.payload, headers: event.headers))
         }
-        // Committed: consumers at the head can take them from memory.
+        return records
+    }
+
+    /// After the commit: consumers at the head take the records from memory.
+    func didCommit(_ records: [EventRecord]) {
         tail.withLock { tail in
             for record in records { tail.append(record) }
         }
