@@ -40,6 +40,20 @@ struct EventDispatcher: Service {
         }
     }
 
+    /// Message and read events are routed from the record's headers; chat and member events,
+    /// which carry the member list, from their payload.
+    static func routing(of record: EventRecord) throws -> Routing {
+        if let kind = record.headers[EventHeader.kind], kind.hasPrefix("message.") || kind == ChatEvent.Kind.readUpdated.rawValue,
+           let occurredAt = record.headers[EventHeader.occurredAt].flatMap(Int64.init) {
+            let seq = record.headers[EventHeader.seq].flatMap(Int64.init)
+            if kind != ChatEvent.Kind.messageCreated.rawValue || seq != nil {
+                return Routing(kind: kind, chatID: record.key, occurredAt: Timestamp(millisecondsSinceEpoch: occurredAt),
+                               message: seq.map { Routing.MessageRef(seq: $0) })
+            }
+        }
+        return try JSONDecoder().decode(Routing.self, from: Data(record.payload.utf8))
+    }
+
     func run() async throws {
         await cancelWhenGracefulShutdown {
             var subscription: (any EventSubscription)?
@@ -63,7 +77,7 @@ struct EventDispatcher: Service {
     func dispatch(_ record: EventRecord) async {
         let routing: Routing
         do {
-            routing = try JSONDecoder().decode(Routing.self, from: Data(record.payload.utf8))
+            routing = try Self.routing(of: record)
         } catch {
             logger.error("undecodable event skipped", metadata: [LoggingKeys.errorDetail: "\(error)", "offset": "\(record.offset)"])
             return

@@ -38,16 +38,14 @@ enum ServerFrame {
     }
 
     static func ack(clientMsgID: String, message: Message) -> String {
-        struct Ack: Encodable {
-            var type = "ack"
-            var clientMsgID: String
-            var message: Message
-            enum CodingKeys: String, CodingKey {
-                case type, message
-                case clientMsgID = "client_msg_id"
-            }
-        }
-        return encode(Ack(clientMsgID: clientMsgID, message: message))
+        var writer = JSONWriter()
+        writer.beginObject()
+        writer.field("type", "ack")
+        writer.field("client_msg_id", clientMsgID)
+        writer.key("message")
+        message.write(to: &writer)
+        writer.endObject()
+        return writer.text
     }
 
     static func error(_ error: ChatterError, clientMsgID: String? = nil) -> String {
@@ -72,7 +70,8 @@ enum ServerFrame {
     }
 
     static func messageEvent(_ message: Message, kind: ChatEvent.Kind = .messageCreated) -> String {
-        event(payload: encode(ChatEvent(kind: kind, chatID: message.chatID, occurredAt: message.createdAt, message: message)))
+        let event = ChatEvent(kind: kind, chatID: message.chatID, occurredAt: message.createdAt, message: message)
+        return Self.event(payload: (try? event.encodedJSON()) ?? encode(event))
     }
 
     static func typing(chatID: String, userID: String) -> String {

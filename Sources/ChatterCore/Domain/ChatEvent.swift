@@ -86,6 +86,24 @@ public struct ChatEvent: Sendable, Hashable, Codable {
     public static let topic = "chatter.chat-events"
 
     public func encodedJSON() throws -> String {
+        // Message and read events (one per send, read marker) are written by hand; chat and
+        // member events, rare and nested, go through the encoder. Both give sorted keys.
+        if chat == nil, member == nil {
+            var writer = JSONWriter()
+            writer.beginObject()
+            writer.field("chat_id", chatID)
+            writer.key("kind")
+            writer.string(kind.rawValue)
+            if let message {
+                writer.key("message")
+                message.write(to: &writer)
+            }
+            writer.field("occurred_at", occurredAt.rfc3339)
+            if let seq { writer.field("seq", seq) }
+            if let userID { writer.field("user_id", userID) }
+            writer.endObject()
+            return writer.text
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(self), as: UTF8.self)

@@ -65,13 +65,29 @@ public struct OutboxEntry: Sendable, Hashable {
     public var topic: String
     public var key: String
     public var payload: String
+    /// Published as the record's headers (see `EventHeader`).
+    public var headers: [String: String]
 
-    public init(id: Int64, topic: String, key: String, payload: String) {
+    public init(id: Int64, topic: String, key: String, payload: String, headers: [String: String] = [:]) {
         self.id = id
         self.topic = topic
         self.key = key
         self.payload = payload
+        self.headers = headers
     }
+
+    public var outgoing: OutgoingEvent { OutgoingEvent(topic: topic, key: key, payload: payload, headers: headers) }
+}
+
+/// Record headers every chat event carries, so consumers can route it without parsing the
+/// payload (Kafka headers in production).
+public enum EventHeader {
+    /// The event's kind, e.g. `message.created`.
+    public static let kind = "chatter-kind"
+    /// The message's `seq` on `message.created`.
+    public static let seq = "chatter-seq"
+    /// When the change committed, in milliseconds since the epoch.
+    public static let occurredAt = "chatter-occurred-at"
 }
 
 /// The read side of the transactional outbox, for the relay.
@@ -92,7 +108,7 @@ public protocol OutboxReader: Sendable {
 
 extension OutboxReader {
     public func relay(_ entries: [OutboxEntry], to log: any EventLog) async throws {
-        try await log.publish(entries.map { OutgoingEvent(topic: $0.topic, key: $0.key, payload: $0.payload) })
+        try await log.publish(entries.map(\.outgoing))
         try await markPublished(ids: entries.map(\.id), at: .now())
     }
 }

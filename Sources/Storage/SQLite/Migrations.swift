@@ -138,6 +138,11 @@ enum Migrations {
             ) WITHOUT ROWID
             """,
         ]),
+        // What consumers route on travels as record headers, so the fan-out need not parse
+        // the payload: the outbox keeps the message seq next to the kind and time it has.
+        Migration(version: 3, name: "outbox seq for event headers", statements: [
+            "ALTER TABLE outbox ADD COLUMN seq INTEGER",
+        ]),
     ]
 
     static var latestVersion: Int { all.map(\.version).max() ?? 0 }

@@ -4,9 +4,11 @@ import ChatterCore
 /// so the event exists if and only if the change committed.
 enum Outbox {
     static func append(_ event: ChatEvent, on connection: SQLConnection) throws {
-        _ = try connection.query(
-            "INSERT INTO outbox (topic, partition_key, kind, payload, created_at) VALUES (?, ?, ?, ?, ?)",
-            [.text(ChatEvent.topic), .text(event.chatID), .text(event.kind.rawValue), .text(try event.encodedJSON()), .time(event.occurredAt)])
+        let seq = event.kind == .messageCreated ? event.message?.seq : nil
+        try connection.execute(
+            "INSERT INTO outbox (topic, partition_key, kind, payload, created_at, seq) VALUES (?, ?, ?, ?, ?, ?)",
+            [.text(ChatEvent.topic), .text(event.chatID), .text(event.kind.rawValue), .text(try event.encodedJSON()),
+             .time(event.occurredAt), seq.map { .int($0) } ?? .null])
     }
 }
 
@@ -21,11 +23,13 @@ public struct SQLiteOutboxReader: OutboxReader {
     public func unpublished(limit: Int) async throws -> [OutboxEntry] {
         try await store.read { connection in
             try connection.query(
-                "SELECT id, topic, partition_key, payload FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT ?",
+                "SELECT id, topic, partition_key, payload, kind, created_at, seq FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT ?",
                 [.int(limit)]
-            ).map {
-                OutboxEntry(id: try $0.int64("id"), topic: try $0.string("topic"), key: try $0.string("partition_key"),
-                            payload: try $0.string("payload"))
+            ).map { row in
+                var headers = [EventHeader.kind: try row.string("kind"), EventHeader.occurredAt: String(try row.int64("created_at"))]
+                if let seq = row.optionalInt64("seq") { headers[EventHeader.seq] = String(seq) }
+                return OutboxEntry(id: try row.int64("id"), topic: try row.string("topic"), key: try row.string("partition_key"),
+                                   payload: try row.string("payload"), headers: headers)
             }
         }
     }
@@ -46,13 +50,13 @@ public struct SQLiteOutboxReader: OutboxReader {
     /// together: no republished batch after a crash.
     public func relay(_ entries: [OutboxEntry], to log: any EventLog) async throws {
         guard let local = log as? SQLiteEventLog, local.store === store else {
-            try await log.publish(entries.map { OutgoingEvent(topic: $0.topic, key: $0.key, payload: $0.payload) })
+            try await log.publish(entries.map(\.outgoing))
             try await markPublished(ids: entries.map(\.id), at: .now())
             return
         }
         guard let first = entries.map(\.id).min(), let last = entries.map(\.id).max() else { return }
         let records = try await store.write { connection in
-            let records = try local.append(entries.map { OutgoingEvent(topic: $0.topic, key: $0.key, payload: $0.payload) }, on: connection)
+            let records = try local.append(entries.map(\.outgoing), on: connection)
             try Self.markPublished(first: first, last: last, at: .now(), on: connection)
             return records
         }

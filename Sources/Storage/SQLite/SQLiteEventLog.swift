@@ -38,7 +38,11 @@ public final class SQLiteEventLog: EventLog {
                 RETURNING next_offset - 1 AS offset
                 """, [.text(event.topic), .int(partition)]
             ).first?.int64("offset") ?? 0
-            let headers = event.headers.isEmpty ? "{}" : String(decoding: try JSONEncoder().encode(event.headers), as: UTF8.self)
+            var writer = JSONWriter(capacity: 128)
+            writer.beginObject()
+            for (name, value) in event.headers.sorted(by: { $0.key < $1.key }) { writer.field(name, value) }
+            writer.endObject()
+            let headers = writer.text
             try connection.execute(
                 "INSERT INTO eventlog_records (topic, partition, offset, key, payload, headers, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [.text(event.topic), .int(partition), .int(offset), .text(event.key), .text(event.payload), .text(headers), .time(now)])

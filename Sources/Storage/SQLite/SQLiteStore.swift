@@ -68,7 +68,7 @@ public final class SQLiteStore: Service, Sendable {
                     // WAL lets readers proceed during a write; synchronous=FULL makes a commit
                     // durable before the client is acknowledged, so an ack survives a power
                     // cut, not just a crash.
-                    try writer.executeScript("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON")
+                    try writer.executeScript("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY")
                     writer.setBusyTimeout(milliseconds: 5000)
                     try Migrations.apply(on: writer, logger: logger)
                     var readers: [SQLConnection] = []
@@ -168,6 +168,19 @@ public final class SQLiteStore: Service, Sendable {
         }
         var outcomes: [Result<any Sendable, any Error>] = []
         outcomes.reserveCapacity(batch.count)
+        if batch.count == 1, let item = batch.first {
+            // Alone in its transaction: a failure rolls back the transaction, no savepoint needed.
+            do {
+                let value = try item.body(writer)
+                try writer.execute("COMMIT")
+                commits.notify()
+                item.finish(.success(value))
+            } catch {
+                rollback()
+                item.finish(.failure(error))
+            }
+            return
+        }
         for item in batch {
             do {
                 try writer.execute("SAVEPOINT write")
@@ -185,14 +198,18 @@ public final class SQLiteStore: Service, Sendable {
             commits.notify()
             for (item, outcome) in zip(batch, outcomes) { item.finish(outcome) }
         } catch {
-            do {
-                try writer.execute("ROLLBACK")
-            } catch let rollbackError {
-                logger.error("rollback failed", metadata: [LoggingKeys.errorDetail: "\(rollbackError)"])
-            }
+            rollback()
             for (item, outcome) in zip(batch, outcomes) {
                 if case .failure = outcome { item.finish(outcome) } else { item.finish(.failure(error)) }
             }
+        }
+    }
+
+    private func rollback() {
+        do {
+            try writer.execute("ROLLBACK")
+        } catch {
+            logger.error("rollback failed", metadata: [LoggingKeys.errorDetail: "\(error)"])
         }
     }
 

@@ -1,0 +1,110 @@
+/// Writes compact JSON text straight into a byte buffer, for the few shapes on the hot path
+/// (a message event per send, an ack per send) where `JSONEncoder`'s generic machinery cost
+/// more than the rest of the fan-out. Everything else keeps using `JSONEncoder`.
+///
+/// The caller writes keys in the order it wants (sorted, to match `JSONEncoder`'s
+/// `.sortedKeys` output); the writer adds commas and escapes strings as RFC 8259 requires.
+public struct JSONWriter: Sendable {
+    public private(set) var bytes: [UInt8] = []
+    /// One flag per open object: does it need a comma before the next key?
+    private var needsComma: [Bool] = []
+
+    public init(capacity: Int = 256) {
+        bytes.reserveCapacity(capacity)
+    }
+
+    public var text: String { String(decoding: bytes, as: UTF8.self) }
+
+    public mutating func beginObject() {
+        bytes.append(UInt8(ascii: "{"))
+        needsComma.append(false)
+    }
+
+    public mutating func endObject() {
+        bytes.append(UInt8(ascii: "}"))
+        needsComma.removeLast()
+        markValueWritten()
+    }
+
+    public mutating func key(_ name: String) {
+        if needsComma.last == true { bytes.append(UInt8(ascii: ",")) }
+        writeString(name)
+        bytes.append(UInt8(ascii: ":"))
+        if !needsComma.isEmpty { needsComma[needsComma.count - 1] = false }
+    }
+
+    public mutating func string(_ value: String) {
+        writeString(value)
+        markValueWritten()
+    }
+
+    public mutating func int(_ value: Int64) {
+        bytes.append(contentsOf: String(value).utf8)
+        markValueWritten()
+    }
+
+    public mutating func bool(_ value: Bool) {
+        bytes.append(contentsOf: (value ? "true" : "false").utf8)
+        markValueWritten()
+    }
+
+    /// Inserts text that is already valid JSON (an encoded object).
+    public mutating func raw(_ json: String) {
+        bytes.append(contentsOf: json.utf8)
+        markValueWritten()
+    }
+
+    public mutating func field(_ name: String, _ value: String) {
+        key(name)
+        string(value)
+    }
+
+    public mutating func field(_ name: String, _ value: Int64) {
+        key(name)
+        int(value)
+    }
+
+    private mutating func markValueWritten() {
+        if !needsComma.isEmpty { needsComma[needsComma.count - 1] = true }
+    }
+
+    private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
+
+    private mutating func writeString(_ value: String) {
+        bytes.append(UInt8(ascii: "\""))
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+            case UInt8(ascii: "\\"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+            case 0x0A: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+            case 0x0D: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+            case 0x09: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+            case 0x08: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
+            case 0x0C: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
+            case 0x00..<0x20:
+                bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
+                                          Self.hex[Int(byte >> 4)], Self.hex[Int(byte & 0x0F)]])
+            default: bytes.append(byte)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+}
+
+extension Message {
+    /// The same object `JSONEncoder` with `.sortedKeys` gives, written by hand.
+    public func write(to writer: inout JSONWriter) {
+        writer.beginObject()
+        if let body { writer.field("body", body) }
+        writer.field("chat_id", chatID)
+        writer.field("client_msg_id", clientMsgID)
+        writer.field("created_at", createdAt.rfc3339)
+        writer.key("deleted")
+        writer.bool(deleted)
+        if let editedAt { writer.field("edited_at", editedAt.rfc3339) }
+        writer.field("id", id)
+        writer.field("sender_id", senderID)
+        writer.field("seq", seq)
+        writer.endObject()
+    }
+}
