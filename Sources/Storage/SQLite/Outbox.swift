@@ -55,7 +55,8 @@ public struct SQLiteOutboxReader: OutboxReader {
             return
         }
         guard let first = entries.map(\.id).min(), let last = entries.map(\.id).max() else { return }
-        let records = try await store.write { connection in
+        // Not durable on its own: after a power cut the rows are simply unpublished again.
+        let records = try await store.write(durable: false) { connection in
             let records = try local.append(entries.map(\.outgoing), on: connection)
             try Self.markPublished(first: first, last: last, at: .now(), on: connection)
             return records

@@ -20,6 +20,9 @@ public final class SQLiteStore: Service, Sendable {
     private let readerThreads: NIOThreadPool
     private let readerCount: Int
     private let queue = Mutex(WriteQueue())
+    /// Whether the writer's commits wait for fsync (`synchronous=FULL`). Only the writer
+    /// thread touches it.
+    private let writerSyncs = Atomic(true)
     private let logger: Logger
     /// Moves on after every committed write, so the outbox relay wakes without polling.
     let commits = ChangeNotifier()
@@ -101,9 +104,14 @@ public final class SQLiteStore: Service, Sendable {
     /// see exactly what sequential transactions would give them, and every caller returns only
     /// after the commit that made its writes durable. Once queued, a write runs to its end even
     /// if the caller is cancelled (a client hanging up), so no transaction is left half done.
-    func write<T: Sendable>(_ body: @escaping @Sendable (SQLConnection) throws -> T) async throws -> T {
+    ///
+    /// `durable: false` is for writes that can be redone from durable state after a power cut
+    /// (the relay's copy of outbox rows into the log): a batch made only of those commits
+    /// without waiting for fsync. It cannot reorder anything: the WAL is sequential, so the next
+    /// durable commit's fsync makes every earlier commit durable too.
+    func write<T: Sendable>(durable: Bool = true, _ body: @escaping @Sendable (SQLConnection) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            let item = PendingWrite(body: { try body($0) }) { result in
+            let item = PendingWrite(body: { try body($0) }, durable: durable) { result in
                 switch result {
                 case .success(let value as T): continuation.resume(returning: value)
                 case .success(let value): continuation.resume(throwing: StorageError.invalidValue(column: "write result", value: "\(type(of: value))"))
@@ -161,6 +169,11 @@ public final class SQLiteStore: Service, Sendable {
 
     private func runBatch(_ batch: [PendingWrite]) {
         do {
+            let sync = batch.contains(where: \.durable)
+            if sync != writerSyncs.load(ordering: .relaxed) {
+                try writer.execute(sync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL")
+                writerSyncs.store(sync, ordering: .relaxed)
+            }
             try writer.execute("BEGIN IMMEDIATE")
         } catch {
             for item in batch { item.finish(.failure(error)) }
@@ -261,5 +274,6 @@ public final class SQLiteStore: Service, Sendable {
 /// One caller's write, waiting for its batch to commit.
 struct PendingWrite: Sendable {
     let body: @Sendable (SQLConnection) throws -> any Sendable
+    let durable: Bool
     let finish: @Sendable (Result<any Sendable, any Error>) -> Void
 }
