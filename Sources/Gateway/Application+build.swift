@@ -54,7 +54,7 @@ public func buildServer(
     let notifications = components.notifications
     let application = Application(
         router: router,
-        server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(ws: .init(maxFrameSize: 64 * 1024))),
+        server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(ws: .init(maxFrameSize: 64 * 1024, autoPing: .disabled))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "chatter"),
         // Shut down in reverse: the server drains first, the store closes last.
         services: [components.store, components.hasher, SQLiteRetention(store: components.store, logger: logger), components.relay]
@@ -114,6 +114,8 @@ func notificationConfiguration(_ configuration: ChatterConfiguration) -> Notific
     realtime.sendQueueCapacity = configuration.webSocketSendQueue
     realtime.authenticationTimeout = .milliseconds(configuration.webSocketAuthTimeoutMs)
     realtime.presenceGrace = .milliseconds(configuration.presenceGraceMs)
+    // One heartbeat task pings every socket (the framework's per-socket ping task is off).
+    realtime.pingInterval = .milliseconds(configuration.webSocketPingIntervalMs)
     return realtime
 }
 

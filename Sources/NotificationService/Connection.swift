@@ -35,6 +35,8 @@ final class Connection: Sendable {
     /// with `sync`, in order, instead of live ahead of older ones.
     let openedAt: Timestamp
     let writer: FrameWriter
+    let output: any FrameOutput
+    let activity: SocketActivity
     /// Sends the close frame (after what is queued, unless dropped) and drops the TCP
     /// connection if the client does not follow; nil in tests.
     private let onClose: (@Sendable (Connection, CloseRequest) -> Void)?
@@ -43,8 +45,10 @@ final class Connection: Sendable {
     /// Live events buffered per syncing chat before the connection counts as too slow.
     static let maxBufferedWhileSyncing = 4096
 
-    init(userID: String, sessionID: String, output: any FrameOutput, queueCapacity: Int,
+    init(userID: String, sessionID: String, output: any FrameOutput, queueCapacity: Int, activity: SocketActivity = SocketActivity(),
          onClose: (@Sendable (Connection, CloseRequest) -> Void)? = nil) {
+        self.output = output
+        self.activity = activity
         id = Identifier.make()
         self.userID = userID
         self.sessionID = sessionID

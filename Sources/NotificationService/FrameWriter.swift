@@ -9,6 +9,10 @@ protocol FrameOutput: Sendable {
     /// On the socket's thread: writes `frames` in order, flushes once, and calls `done` when
     /// the kernel has taken them (or the socket failed).
     func write(_ frames: [ByteBuffer], done: @escaping @Sendable () -> Void)
+    /// Sends a WebSocket ping; the client's pong counts as activity.
+    func ping()
+    /// Closes the TCP connection without a close handshake (a dead or stuck peer).
+    func drop()
 }
 
 /// Orders and bounds the frames going out on one socket, with no task per socket.
@@ -109,5 +113,16 @@ struct ChannelFrameOutput: FrameOutput {
         }
         channel.flush()
         promise.futureResult.whenComplete { _ in done() }
+    }
+
+    func ping() {
+        let channel = self.channel
+        channel.eventLoop.execute {
+            channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .ping, data: ByteBuffer()), promise: nil)
+        }
+    }
+
+    func drop() {
+        channel.close(promise: nil)
     }
 }

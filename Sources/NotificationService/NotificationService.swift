@@ -23,6 +23,8 @@ public struct NotificationService: Sendable {
         public var presenceGrace: Duration = .seconds(5)
         /// At most one typing broadcast per chat per connection in this interval.
         public var typingInterval: Duration = .seconds(2)
+        /// How often every socket is pinged; one silent for two intervals is dropped.
+        public var pingInterval: Duration = .seconds(30)
         /// Largest client frame accepted; bigger ones close the socket with 1009.
         public var maxFrameBytes = 64 * 1024
 
@@ -52,6 +54,7 @@ public struct NotificationService: Sendable {
             EventDispatcher(log: log, registry: registry, members: members, group: "notification-\(Identifier.make())", logger: logger),
             presence,
             closer,
+            Heartbeat(registry: registry, interval: configuration.pingInterval),
             RevocationWatcher(registry: registry, revocations: revocations),
         ]
     }
@@ -96,6 +99,8 @@ public struct NotificationService: Sendable {
     ) async {
         let current = ConnectionSlot()
         let output = ChannelFrameOutput(channel: channel)
+        let activity = SocketActivity()
+        try? await channel.pipeline.addHandler(SocketActivityHandler(activity: activity), position: .first).get()
         await withGracefulShutdownHandler {
             var authTimeout: Scheduled<Void>?
             if let header = request.headers[.authorization] {
@@ -103,7 +108,7 @@ public struct NotificationService: Sendable {
                     try? await outbound.close(.init(codeNumber: Int(CloseCode.authenticationFailed)), reason: "invalid token")
                     return
                 }
-                await start(identity, output: output, outbound: outbound, channel: channel, into: current)
+                await start(identity, output: output, activity: activity, outbound: outbound, channel: channel, into: current)
             } else {
                 authTimeout = channel.eventLoop.scheduleTask(in: TimeAmount(configuration.authenticationTimeout)) {
                     guard current.get() == nil else { return }
@@ -130,7 +135,7 @@ public struct NotificationService: Sendable {
                         break
                     }
                     authTimeout?.cancel()
-                    await start(identity, output: output, outbound: outbound, channel: channel, into: current)
+                    await start(identity, output: output, activity: activity, outbound: outbound, channel: channel, into: current)
                 }
             } catch {
                 logger.debug("websocket inbound ended", metadata: [LoggingKeys.errorDetail: "\(error)"])
@@ -147,11 +152,13 @@ public struct NotificationService: Sendable {
 
     /// Registers an authenticated connection, greets it and tells presence.
     private func start(
-        _ identity: Identity, output: ChannelFrameOutput, outbound: WebSocketOutboundWriter, channel: any Channel, into slot: ConnectionSlot
+        _ identity: Identity, output: ChannelFrameOutput, activity: SocketActivity, outbound: WebSocketOutboundWriter,
+        channel: any Channel, into slot: ConnectionSlot
     ) async {
         let closer = self.closer
         let connection = Connection(
-            userID: identity.userID, sessionID: identity.sessionID, output: output, queueCapacity: configuration.sendQueueCapacity
+            userID: identity.userID, sessionID: identity.sessionID, output: output, queueCapacity: configuration.sendQueueCapacity,
+            activity: activity
         ) { connection, request in
             // 1000 is the reader's own exit: the framework closes the socket itself.
             guard request.code != 1000 else { return }

@@ -45,6 +45,9 @@ final class RecordingOutput: FrameOutput {
         }
         if !stalled { done() }
     }
+
+    func ping() {}
+    func drop() {}
 }
 
 extension Connection {

@@ -52,3 +52,50 @@ def test_shutdown_closes_sockets_with_going_away(server):
     assert server.stop() == 0
     noisy = [line for line in server.logs().splitlines() if " error " in line or " critical " in line]
     assert not noisy, "shutdown logged errors:\n" + "\n".join(noisy)
+
+
+def test_heartbeat_keeps_answering_clients_and_drops_silent_ones(launch, monkeypatch):
+    """One heartbeat pings every socket; a peer that never answers (it stopped reading, like a
+    phone that lost its network) is dropped after two intervals, one that answers stays."""
+    monkeypatch.setenv("CHATTER_WS_PING_INTERVAL_MS", "300")
+    server = launch()
+    user = server.register()
+    url = server.base_url.replace("http://", "ws://") + "/v1/ws"
+    header = [f"Authorization: Bearer {user['access_token']}"]
+    alive = websocket.create_connection(url, header=header, timeout=10)
+    silent = websocket.create_connection(url, header=header, timeout=10)
+    assert json.loads(alive.recv())["type"] == "ready"
+    assert json.loads(silent.recv())["type"] == "ready"
+    # `alive` reads for 2.5 s; websocket-client answers each ping with a pong as it reads.
+    pings = 0
+    deadline = time.monotonic() + 2.5
+    alive.settimeout(0.5)
+    while time.monotonic() < deadline:
+        try:
+            opcode, frame = alive.recv_data_frame(control_frame=True)
+        except websocket.WebSocketTimeoutException:
+            continue
+        if opcode == websocket.ABNF.OPCODE_PING:
+            pings += 1
+            alive.pong(frame.data)
+    assert pings >= 2, f"only {pings} pings in 2.5 s at a 300 ms interval"
+    alive.settimeout(10)
+    alive.send(json.dumps({"type": "ping"}))
+    while True:
+        opcode, frame = alive.recv_data_frame(control_frame=True)
+        if opcode == websocket.ABNF.OPCODE_TEXT:
+            assert json.loads(frame.data)["type"] == "pong"
+            break
+    # `silent` never read, so never answered: the server has closed its TCP connection.
+    silent.settimeout(5)
+    closed = False
+    try:
+        while True:
+            opcode, frame = silent.recv_data_frame(control_frame=True)
+            if opcode == websocket.ABNF.OPCODE_CLOSE:
+                closed = True
+                break
+    except (websocket.WebSocketConnectionClosedException, ConnectionResetError, OSError):
+        closed = True
+    assert closed, "a silent socket was not dropped"
+    alive.close()

@@ -31,6 +31,9 @@ public struct ChatterConfiguration: Sendable {
     /// Time a WebSocket without an `Authorization` header has to send its `auth` frame, in ms.
     /// `CHATTER_WS_AUTH_TIMEOUT_MS`, default 10000.
     public var webSocketAuthTimeoutMs: Int = 10_000
+    /// How often every WebSocket is pinged, in ms; one that stays silent (no pong) for two
+    /// intervals is dropped. `CHATTER_WS_PING_INTERVAL_MS`, default 30000.
+    public var webSocketPingIntervalMs: Int = 30_000
     /// How long a user stays online after their last socket closes, in ms, so quick reconnects
     /// do not flap. `CHATTER_PRESENCE_GRACE_MS`, default 5000.
     public var presenceGraceMs: Int = 5000
@@ -66,6 +69,7 @@ public struct ChatterConfiguration: Sendable {
         try integer("CHATTER_WS_SEND_QUEUE", &webSocketSendQueue, minimum: 1)
         try integer("CHATTER_WS_AUTH_TIMEOUT_MS", &webSocketAuthTimeoutMs, minimum: 1)
         try integer("CHATTER_PRESENCE_GRACE_MS", &presenceGraceMs, minimum: 0)
+        try integer("CHATTER_WS_PING_INTERVAL_MS", &webSocketPingIntervalMs, minimum: 100)
         string("CHATTER_LOG_LEVEL", &logLevel)
         guard port <= 65535 else {
             throw ConfigurationError(variable: "CHATTER_PORT", value: String(port), expected: "a port from 0 to 65535")
