@@ -31,13 +31,11 @@ public struct OutboxRelay: Service {
         while !Task.isCancelled {
             let seen = outbox.generation
             do {
-                let batch = try await outbox.unpublished(limit: batchSize)
-                if batch.isEmpty {
-                    await outbox.waitForEntries(since: seen, timeout: .seconds(1))
-                    continue
-                }
-                try await outbox.relay(batch, to: log)
+                let relayed = try await outbox.relayNext(limit: batchSize, to: log)
                 failures = 0
+                if relayed == 0 {
+                    await outbox.waitForEntries(since: seen, timeout: .seconds(1))
+                }
             } catch {
                 if Task.isCancelled { return }
                 failures += 1

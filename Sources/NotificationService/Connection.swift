@@ -70,16 +70,16 @@ final class Connection: Sendable {
 
     /// Queues a live event. `seq` is set for `message.created`, which is sent once per seq and
     /// only when committed while this connection was open (`occurredAt`).
-    func deliver(chatID: String, seq: Int64?, occurredAt: Timestamp? = nil, frame: ByteBuffer) {
+    func deliver(chatID: String, seq: Int64?, occurredAt: Timestamp? = nil, frame: ByteBuffer, batch: FlushBatch? = nil) {
         let accepted = state.withLock { state -> Bool in
-            guard let seq else { return writer.push(frame) }
+            guard let seq else { return writer.push(frame, batch: batch) }
             if let occurredAt, occurredAt < openedAt { return true }
             if state.syncing[chatID] != nil {
                 guard state.syncing[chatID]!.count < Self.maxBufferedWhileSyncing else { return false }
                 state.syncing[chatID]!.append((seq, frame))
                 return true
             }
-            return state.claim(chatID: chatID, seq: seq) ? writer.push(frame) : true
+            return state.claim(chatID: chatID, seq: seq) ? writer.push(frame, batch: batch) : true
         }
         if !accepted { tooSlow() }
     }

@@ -100,8 +100,10 @@ struct EventDispatcher: Service {
         }
         let frame = ByteBuffer(string: ServerFrame.event(payload: record.payload))
         let seq = routing.kind == ChatEvent.Kind.messageCreated.rawValue ? routing.message?.seq : nil
+        let batch = FlushBatch()
         for connection in registry.connections(of: recipients) {
-            connection.deliver(chatID: routing.chatID, seq: seq, occurredAt: routing.occurredAt, frame: frame)
+            connection.deliver(chatID: routing.chatID, seq: seq, occurredAt: routing.occurredAt, frame: frame, batch: batch)
         }
+        batch.schedule()
     }
 }

@@ -9,6 +9,9 @@ protocol FrameOutput: Sendable {
     /// On the socket's thread: writes `frames` in order, flushes once, and calls `done` when
     /// the kernel has taken them (or the socket failed).
     func write(_ frames: [ByteBuffer], done: @escaping @Sendable () -> Void)
+    /// Outputs on the same thread share a value here, so one fan-out can flush all of them in a
+    /// single hand-off; nil when there is nothing to share.
+    var thread: ObjectIdentifier? { get }
     /// Sends a WebSocket ping; the client's pong counts as activity.
     func ping()
     /// Closes the TCP connection without a close handshake (a dead or stuck peer).
@@ -42,7 +45,9 @@ final class FrameWriter: Sendable {
     }
 
     /// Queues `frame`; false when the budget is spent or the writer finished (frame dropped).
-    func push(_ frame: ByteBuffer) -> Bool {
+    /// With a `batch`, the write is scheduled when the batch is (one hand-off per thread for a
+    /// whole fan-out); without, at once.
+    func push(_ frame: ByteBuffer, batch: FlushBatch? = nil) -> Bool {
         let (accepted, schedule) = state.withLock { state -> (Bool, Bool) in
             guard !state.finished, state.pending.count + state.inFlight < capacity else { return (false, false) }
             state.pending.append(frame)
@@ -50,7 +55,9 @@ final class FrameWriter: Sendable {
             state.flushScheduled = true
             return (true, true)
         }
-        if schedule { output.perform { self.flush() } }
+        if schedule {
+            if let batch { batch.add(self) } else { output.perform { self.flush() } }
+        }
         return accepted
     }
 
@@ -78,7 +85,9 @@ final class FrameWriter: Sendable {
         }
     }
 
-    private func flush() {
+    fileprivate var outputForBatch: any FrameOutput { output }
+
+    fileprivate func flush() {
         let (frames, waiters) = state.withLock { state -> ([ByteBuffer], [CheckedContinuation<Void, Never>]) in
             let frames = state.pending
             state.pending.removeAll(keepingCapacity: frames.count <= 16)
@@ -95,6 +104,32 @@ final class FrameWriter: Sendable {
     }
 }
 
+/// Writers that a fan-out gave frames to, flushed together per socket thread by `schedule`.
+/// Used by one task at a time.
+final class FlushBatch {
+    private var byThread: [ObjectIdentifier: (output: any FrameOutput, writers: [FrameWriter])] = [:]
+    private var alone: [FrameWriter] = []
+
+    fileprivate func add(_ writer: FrameWriter) {
+        guard let thread = writer.outputForBatch.thread else { return alone.append(writer) }
+        if byThread[thread] == nil {
+            byThread[thread] = (writer.outputForBatch, [writer])
+        } else {
+            byThread[thread]!.writers.append(writer)
+        }
+    }
+
+    /// Hands every collected writer's frames to its socket thread: once per thread.
+    func schedule() {
+        for (output, writers) in byThread.values {
+            output.perform { for writer in writers { writer.flush() } }
+        }
+        for writer in alone { writer.outputForBatch.perform { writer.flush() } }
+        byThread.removeAll()
+        alone.removeAll()
+    }
+}
+
 /// The real socket: frames go straight into the channel on its event loop as text frames,
 /// the payload buffer shared by every recipient of an event.
 struct ChannelFrameOutput: FrameOutput {
@@ -103,6 +138,8 @@ struct ChannelFrameOutput: FrameOutput {
     func perform(_ body: @escaping @Sendable () -> Void) {
         channel.eventLoop.execute(body)
     }
+
+    var thread: ObjectIdentifier? { ObjectIdentifier(channel.eventLoop) }
 
     func write(_ frames: [ByteBuffer], done: @escaping @Sendable () -> Void) {
         guard channel.isActive else { return done() }

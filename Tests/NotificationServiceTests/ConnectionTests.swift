@@ -28,15 +28,21 @@ import Testing
 /// Stands in for the socket: runs on the caller's thread and records what was written. While
 /// `stalled`, nothing is taken by the "kernel", like a client that stopped reading.
 final class RecordingOutput: FrameOutput {
-    private let state = Mutex<(frames: [String], stalled: Bool)>(([], false))
+    private let state = Mutex<(frames: [String], stalled: Bool, performed: Int)>(([], false, 0))
+    let thread: ObjectIdentifier?
 
-    init(stalled: Bool = false) {
+    init(stalled: Bool = false, thread: ObjectIdentifier? = nil) {
+        self.thread = thread
         state.withLock { $0.stalled = stalled }
     }
 
     var frames: [String] { state.withLock { $0.frames } }
+    var performed: Int { state.withLock { $0.performed } }
 
-    func perform(_ body: @escaping @Sendable () -> Void) { body() }
+    func perform(_ body: @escaping @Sendable () -> Void) {
+        state.withLock { $0.performed += 1 }
+        body()
+    }
 
     func write(_ frames: [ByteBuffer], done: @escaping @Sendable () -> Void) {
         let stalled = state.withLock { state -> Bool in
@@ -127,6 +133,19 @@ extension Connection {
         connection.requestClose(code: 1001, reason: "going away", dropPending: false)
         await connection.writer.drained()
         #expect(output.frames == ["a"])
+    }
+
+    @Test func aFanOutHandsEachSocketThreadItsFramesOnce() {
+        final class Thread: Sendable {}
+        let shared = Thread()
+        let outputs = (0..<3).map { _ in RecordingOutput(thread: ObjectIdentifier(shared)) }
+        let connections = outputs.map { Connection(userID: "u", sessionID: "s", queueCapacity: 10, output: $0) }
+        let batch = FlushBatch()
+        for connection in connections { connection.deliver(chatID: "c", seq: 1, frame: ByteBuffer(string: "m1"), batch: batch) }
+        #expect(outputs.allSatisfy { $0.frames.isEmpty }, "nothing written before the batch is scheduled")
+        batch.schedule()
+        #expect(outputs.allSatisfy { $0.frames == ["m1"] })
+        #expect(outputs.map(\.performed).reduce(0, +) == 1, "one hand-off for three sockets on one thread")
     }
 
     @Test func typingIsThrottledPerChat() {

@@ -204,6 +204,17 @@ func withEventLog(
             // An empty batch is a no-op.
             try await outbox.relay([], to: log)
             #expect(try await outbox.unpublished(limit: 10).isEmpty)
+            // The relay's own step: read, append and mark in one write, oldest first.
+            for index in 4...6 {
+                _ = try await messages.append(NewMessage(id: Identifier.make(), chatID: "c", senderID: "u", body: "m\(index)", clientMsgID: "\(index)"))
+            }
+            #expect(try await outbox.relayNext(limit: 2, to: log) == 2)
+            #expect(try await outbox.relayNext(limit: 2, to: log) == 1)
+            #expect(try await outbox.relayNext(limit: 2, to: log) == 0)
+            var later: [EventRecord] = []
+            while later.count < 3 { later += try await subscription.next(maxRecords: 10) }
+            #expect(later.map(\.offset) == later.map(\.offset).sorted())
+            #expect(later.compactMap { $0.headers[EventHeader.seq] } == ["4", "5", "6"])
         } catch {
             await store.close()
             throw error

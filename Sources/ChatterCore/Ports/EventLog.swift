@@ -104,9 +104,17 @@ public protocol OutboxReader: Sendable {
     /// does both in one transaction; otherwise a crash between the steps republishes the batch
     /// (duplicates, which consumers drop by `(chat_id, seq)`, never a gap).
     func relay(_ entries: [OutboxEntry], to log: any EventLog) async throws
+    /// Relays the oldest unpublished entries (up to `limit`) to `log`; returns how many.
+    func relayNext(limit: Int, to log: any EventLog) async throws -> Int
 }
 
 extension OutboxReader {
+    public func relayNext(limit: Int, to log: any EventLog) async throws -> Int {
+        let batch = try await unpublished(limit: limit)
+        if !batch.isEmpty { try await relay(batch, to: log) }
+        return batch.count
+    }
+
     public func relay(_ entries: [OutboxEntry], to log: any EventLog) async throws {
         try await log.publish(entries.map(\.outgoing))
         try await markPublished(ids: entries.map(\.id), at: .now())

@@ -21,17 +21,38 @@ public struct SQLiteOutboxReader: OutboxReader {
     }
 
     public func unpublished(limit: Int) async throws -> [OutboxEntry] {
-        try await store.read { connection in
-            try connection.query(
-                "SELECT id, topic, partition_key, payload, kind, created_at, seq FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT ?",
-                [.int(limit)]
-            ).map { row in
-                var headers = [EventHeader.kind: try row.string("kind"), EventHeader.occurredAt: String(try row.int64("created_at"))]
-                if let seq = row.optionalInt64("seq") { headers[EventHeader.seq] = String(seq) }
-                return OutboxEntry(id: try row.int64("id"), topic: try row.string("topic"), key: try row.string("partition_key"),
-                                   payload: try row.string("payload"), headers: headers)
-            }
+        try await store.read { connection in try Self.unpublished(limit: limit, on: connection) }
+    }
+
+    static func unpublished(limit: Int, on connection: SQLConnection) throws -> [OutboxEntry] {
+        try connection.query(
+            "SELECT id, topic, partition_key, payload, kind, created_at, seq FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT ?",
+            [.int(limit)]
+        ).map { row in
+            var headers = [EventHeader.kind: try row.string("kind"), EventHeader.occurredAt: String(try row.int64("created_at"))]
+            if let seq = row.optionalInt64("seq") { headers[EventHeader.seq] = String(seq) }
+            return OutboxEntry(id: try row.int64("id"), topic: try row.string("topic"), key: try row.string("partition_key"),
+                               payload: try row.string("payload"), headers: headers)
         }
+    }
+
+    /// With the embedded log in the same file, reading the rows, appending them and marking
+    /// them is one step on the writer: one hand-off instead of three.
+    public func relayNext(limit: Int, to log: any EventLog) async throws -> Int {
+        guard let local = log as? SQLiteEventLog, local.store === store else {
+            let batch = try await unpublished(limit: limit)
+            if !batch.isEmpty { try await relay(batch, to: log) }
+            return batch.count
+        }
+        let records = try await store.write(durable: false) { connection in
+            let entries = try Self.unpublished(limit: limit, on: connection)
+            guard let first = entries.first?.id, let last = entries.last?.id else { return [EventRecord]() }
+            let records = try local.append(entries.map(\.outgoing), on: connection)
+            try Self.markPublished(first: first, last: last, at: .now(), on: connection)
+            return records
+        }
+        if !records.isEmpty { local.didCommit(records) }
+        return records.count
     }
 
     public func markPublished(ids: [Int64], at: Timestamp) async throws {
