@@ -26,8 +26,9 @@ public struct SQLiteOutboxReader: OutboxReader {
 
     static func unpublished(limit: Int, on connection: SQLConnection) throws -> [OutboxEntry] {
         try connection.query(
-            "SELECT id, topic, partition_key, payload, kind, created_at, seq FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT ?",
-            [.int(limit)]
+            // The limit is written into the text: SQLite re-plans a statement every time a bound
+            // LIMIT changes, which defeats the statement cache.
+            "SELECT id, topic, partition_key, payload, kind, created_at, seq FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT \(max(1, limit))"
         ).map { row in
             var headers = [EventHeader.kind: try row.string("kind"), EventHeader.occurredAt: String(try row.int64("created_at"))]
             if let seq = row.optionalInt64("seq") { headers[EventHeader.seq] = String(seq) }

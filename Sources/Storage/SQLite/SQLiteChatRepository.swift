@@ -118,11 +118,11 @@ public struct SQLiteChatRepository: ChatRepository {
 
     public func membership(chatID: String, userID: String) async throws -> Membership? {
         try await store.read { connection in
-            guard let row = try connection.query(
-                "SELECT c.type, m.role FROM chat_members m JOIN chat_chats c ON c.id = m.chat_id WHERE m.chat_id = ? AND m.user_id = ?",
-                [.text(chatID), .text(userID)]
-            ).first else { return nil }
-            let type = try row.string("type"), role = try row.string("role")
+            guard let member = try connection.query(
+                "SELECT role FROM chat_members WHERE chat_id = ? AND user_id = ?", [.text(chatID), .text(userID)]
+            ).first, let chat = try connection.query("SELECT type FROM chat_chats WHERE id = ?", [.text(chatID)]).first
+            else { return nil }
+            let type = try chat.string("type"), role = try member.string("role")
             guard let chatType = ChatType(rawValue: type) else { throw StorageError.invalidValue(column: "type", value: type) }
             guard let memberRole = MemberRole(rawValue: role) else { throw StorageError.invalidValue(column: "role", value: role) }
             return Membership(chatType: chatType, role: memberRole)
