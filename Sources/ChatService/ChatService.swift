@@ -6,11 +6,14 @@ public struct ChatService: Sendable {
     let chats: any ChatRepository
     let summaries: any ChatSummaryLookup
     let users: any UserLookup
+    /// Told about every membership change, so sends never pass on a stale membership.
+    let membershipCache: MembershipCache?
 
-    public init(chats: any ChatRepository, summaries: any ChatSummaryLookup, users: any UserLookup) {
+    public init(chats: any ChatRepository, summaries: any ChatSummaryLookup, users: any UserLookup, membershipCache: MembershipCache? = nil) {
         self.chats = chats
         self.summaries = summaries
         self.users = users
+        self.membershipCache = membershipCache
     }
 
     public struct Page: Sendable {
@@ -100,6 +103,7 @@ public struct ChatService: Sendable {
         }
         try await requireUsersExist([newUserID])
         let member = Member(userID: newUserID, role: role, joinedAt: .now())
+        defer { membershipCache?.invalidate(chatID: chatID) }
         guard try await chats.upsertMember(chatID: chatID, member: member, at: member.joinedAt) else {
             throw ChatterError(.conflict, "user is already a member of this chat")
         }
@@ -119,6 +123,7 @@ public struct ChatService: Sendable {
                 throw ChatterError.forbidden("only the owner can remove an admin or the owner")
             }
         }
+        defer { membershipCache?.invalidate(chatID: chatID) }
         guard try await chats.removeMember(chatID: chatID, userID: targetID, at: .now()) else {
             throw ChatterError.notFound("member")
         }
@@ -157,13 +162,21 @@ public struct ChatService: Sendable {
 /// Answers membership questions for the messaging role from the chat role's own store.
 public struct ChatMembershipLookup: MembershipLookup {
     let chats: any ChatRepository
+    let cache: MembershipCache?
 
-    public init(chats: any ChatRepository) {
+    /// With a `cache`, give the same one to the `ChatService` that changes memberships.
+    public init(chats: any ChatRepository, cache: MembershipCache? = nil) {
         self.chats = chats
+        self.cache = cache
     }
 
     public func membership(chatID: String, userID: String) async throws -> Membership? {
-        try await chats.membership(chatID: chatID, userID: userID)
+        guard let cache else { return try await chats.membership(chatID: chatID, userID: userID) }
+        let (cached, version) = cache.lookup(chatID: chatID, userID: userID)
+        if let cached { return cached }
+        let membership = try await chats.membership(chatID: chatID, userID: userID)
+        if let membership { cache.store(membership, chatID: chatID, userID: userID, version: version) }
+        return membership
     }
 }
 

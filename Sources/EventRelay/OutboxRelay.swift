@@ -33,7 +33,9 @@ public struct OutboxRelay: Service {
             do {
                 let relayed = try await outbox.relayNext(limit: batchSize, to: log)
                 failures = 0
-                if relayed == 0 {
+                // A short batch took everything committed before `seen` was read; wait for the
+                // next commit (at once if one came meanwhile) instead of asking again.
+                if relayed < batchSize {
                     await outbox.waitForEntries(since: seen, timeout: .seconds(1))
                 }
             } catch {

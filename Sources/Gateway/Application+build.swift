@@ -91,12 +91,14 @@ struct ChatterComponents {
                 users: users, sessions: SQLiteSessionRepository(store: store), tokens: tokens, hasher: hasher,
                 revocations: revocations, refreshTokenTTL: configuration.refreshTokenTTL)
             try await auth.restoreRevocations(logger: logger)
-            let messaging = MessagingService(messages: messageRepository, membership: ChatMembershipLookup(chats: chatRepository))
+            let membershipCache = MembershipCache()
+            let messaging = MessagingService(
+                messages: messageRepository, membership: ChatMembershipLookup(chats: chatRepository, cache: membershipCache))
             let eventLog = SQLiteEventLog(store: store)
             return ChatterComponents(
                 store: store, hasher: hasher, auth: auth,
                 chats: ChatService(chats: chatRepository, summaries: MessagingSummaryLookup(messages: messageRepository),
-                                   users: AuthUserLookup(users: users)),
+                                   users: AuthUserLookup(users: users), membershipCache: membershipCache),
                 messaging: messaging,
                 relay: OutboxRelay(outbox: SQLiteOutboxReader(store: store), log: eventLog, logger: logger),
                 notifications: NotificationService(

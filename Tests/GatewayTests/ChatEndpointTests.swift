@@ -69,7 +69,11 @@ import Testing
             // Removal: an admin may remove a member but not the owner; anyone may leave.
             #expect(try await api.call(.delete, "/v1/chats/\(chatID)/members/\(owner.id)", token: outsider.token).status == .forbidden)
             #expect(try await api.call(.delete, "/v1/chats/\(chatID)/members/\(outsider.id)", token: member.token).status == .forbidden)
+            // A send right before and right after removal: the membership the first send
+            // cached must not let the second through.
+            #expect(try await api.send(member.token, chatID, "still here").status == .created)
             #expect(try await api.call(.delete, "/v1/chats/\(chatID)/members/\(member.id)", token: outsider.token).status == .noContent)
+            #expect(try await api.send(member.token, chatID, "gone").status == .notFound)
             #expect(try await api.call(.get, "/v1/chats/\(chatID)", token: member.token).status == .notFound)
             #expect(try await api.call(.delete, "/v1/chats/\(chatID)/members/\(member.id)", token: owner.token).status == .notFound)
             #expect(try await api.call(.delete, "/v1/chats/\(chatID)/members/\(outsider.id)", token: outsider.token).status == .noContent)

@@ -24,7 +24,8 @@ public final class SQLiteStore: Service, Sendable {
     /// thread touches it.
     private let writerSyncs = Atomic(true)
     private let logger: Logger
-    /// Moves on after every committed write, so the outbox relay wakes without polling.
+    /// Moves on after every commit that may have added outbox rows (any batch with a durable
+    /// write), so the outbox relay wakes without polling — and not for its own commits.
     let commits = ChangeNotifier()
 
     private struct WriteQueue {
@@ -186,7 +187,7 @@ public final class SQLiteStore: Service, Sendable {
             do {
                 let value = try item.body(writer)
                 try writer.execute("COMMIT")
-                commits.notify()
+                if item.durable { commits.notify() }
                 item.finish(.success(value))
             } catch {
                 rollback()
@@ -208,7 +209,7 @@ public final class SQLiteStore: Service, Sendable {
         }
         do {
             try writer.execute("COMMIT")
-            commits.notify()
+            if batch.contains(where: \.durable) { commits.notify() }
             for (item, outcome) in zip(batch, outcomes) { item.finish(outcome) }
         } catch {
             rollback()
