@@ -185,6 +185,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "LoadGeneratorTests",
+            dependencies: ["LoadGenerator"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "GatewayTests",
             dependencies: [
                 "Gateway", "ChatterCore", "ChatService",

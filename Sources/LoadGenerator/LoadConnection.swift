@@ -26,6 +26,19 @@ final class LoadConnection: Sendable {
         var type: String
         var message: MessageRef?
         var event: EventRef?
+
+        init(_ fields: FrameScanner.Fields) {
+            type = fields.type ?? ""
+            var message: MessageRef?
+            if let seq = fields.seq, let chatID = fields.chatID, let clientMsgID = fields.clientMsgID {
+                message = MessageRef(seq: seq, chatID: chatID, clientMsgID: clientMsgID)
+            }
+            if type == "event" {
+                event = EventRef(kind: fields.kind ?? "", message: message)
+            } else {
+                self.message = message
+            }
+        }
     }
 
     let index: Int
@@ -61,9 +74,12 @@ final class LoadConnection: Sendable {
                 self.outbound.withLock { $0 = outbound }
                 let decoder = JSONDecoder()
                 for try await message in inbound.messages(maxSize: 1 << 20) {
-                    guard case .text(let text) = message,
-                          let frame = try? decoder.decode(Incoming.self, from: Data(text.utf8)) else { continue }
-                    self.handle(frame)
+                    guard case .text(let text) = message else { continue }
+                    if let fields = FrameScanner.scan(text) {
+                        self.handle(Incoming(fields))
+                    } else if let frame = try? decoder.decode(Incoming.self, from: Data(text.utf8)) {
+                        self.handle(frame)
+                    }
                 }
             }
         } catch {}
