@@ -143,11 +143,23 @@ enum Migrations {
         Migration(version: 3, name: "outbox seq for event headers", statements: [
             "ALTER TABLE outbox ADD COLUMN seq INTEGER",
         ]),
+        // The relay keeps one cursor (the last relayed id) instead of stamping every row and
+        // keeping a partial index of unpublished rows: one small update per relay step. Ids are
+        // AUTOINCREMENT, so no row can ever appear below the cursor. `published_at` stays for
+        // old files but is no longer written.
+        Migration(version: 4, name: "outbox relay cursor", statements: [
+            "CREATE TABLE outbox_relay (id INTEGER PRIMARY KEY CHECK (id = 1), last_id INTEGER NOT NULL)",
+            """
+            INSERT INTO outbox_relay (id, last_id) VALUES (1, COALESCE(
+                (SELECT MIN(id) - 1 FROM outbox WHERE published_at IS NULL), (SELECT MAX(id) FROM outbox), 0))
+            """,
+            "DROP INDEX outbox_unpublished",
+        ]),
     ]
 
     static var latestVersion: Int { all.map(\.version).max() ?? 0 }
 
-    static func apply(on connection: SQLConnection, logger: Logger) throws {
+    static func apply(on connection: SQLConnection, logger: Logger, upTo target: Int = latestVersion) throws {
         _ = try connection.query("""
             CREATE TABLE IF NOT EXISTS schema_migrations (
                 version INTEGER PRIMARY KEY,
@@ -160,7 +172,7 @@ enum Migrations {
             throw ChatterError(.internalError, "database is newer than this binary",
                                detail: "schema version \(newest) > known \(latestVersion); upgrade chatter")
         }
-        for migration in all.sorted(by: { $0.version < $1.version }) where !applied.contains(migration.version) {
+        for migration in all.sorted(by: { $0.version < $1.version }) where !applied.contains(migration.version) && migration.version <= target {
             _ = try connection.query("BEGIN IMMEDIATE")
             do {
                 for statement in migration.statements {

@@ -28,7 +28,10 @@ public struct SQLiteOutboxReader: OutboxReader {
         try connection.query(
             // The limit is written into the text: SQLite re-plans a statement every time a bound
             // LIMIT changes, which defeats the statement cache.
-            "SELECT id, topic, partition_key, payload, kind, created_at, seq FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT \(max(1, limit))"
+            """
+            SELECT id, topic, partition_key, payload, kind, created_at, seq FROM outbox
+            WHERE id > (SELECT last_id FROM outbox_relay WHERE id = 1) ORDER BY id LIMIT \(max(1, limit))
+            """
         ).map { row in
             var headers = [EventHeader.kind: try row.string("kind"), EventHeader.occurredAt: String(try row.int64("created_at"))]
             if let seq = row.optionalInt64("seq") { headers[EventHeader.seq] = String(seq) }
@@ -47,9 +50,9 @@ public struct SQLiteOutboxReader: OutboxReader {
         }
         let records = try await store.write(durable: false) { connection in
             let entries = try Self.unpublished(limit: limit, on: connection)
-            guard let first = entries.first?.id, let last = entries.last?.id else { return [EventRecord]() }
+            guard let last = entries.last?.id else { return [EventRecord]() }
             let records = try local.append(entries.map(\.outgoing), on: connection)
-            try Self.markPublished(first: first, last: last, at: .now(), on: connection)
+            try Self.advanceCursor(to: last, on: connection)
             return records
         }
         if !records.isEmpty { local.didCommit(records) }
@@ -57,15 +60,14 @@ public struct SQLiteOutboxReader: OutboxReader {
     }
 
     public func markPublished(ids: [Int64], at: Timestamp) async throws {
-        guard let first = ids.min(), let last = ids.max() else { return }
-        try await store.write { connection in try Self.markPublished(first: first, last: last, at: at, on: connection) }
+        guard let last = ids.max() else { return }
+        try await store.write { connection in try Self.advanceCursor(to: last, on: connection) }
     }
 
-    /// The relay publishes a contiguous run of the oldest rows, so a range update is exact.
-    static func markPublished(first: Int64, last: Int64, at: Timestamp, on connection: SQLConnection) throws {
-        try connection.execute(
-            "UPDATE outbox SET published_at = ? WHERE id BETWEEN ? AND ? AND published_at IS NULL",
-            [.time(at), .int(first), .int(last)])
+    /// Moves the relay's cursor past `last`. The relay publishes the oldest rows in id order,
+    /// so everything up to `last` is published; the cursor never moves back.
+    static func advanceCursor(to last: Int64, on connection: SQLConnection) throws {
+        try connection.execute("UPDATE outbox_relay SET last_id = max(last_id, ?) WHERE id = 1", [.int(last)])
     }
 
     /// With the embedded log in the same file, the records and the published mark commit
@@ -76,11 +78,11 @@ public struct SQLiteOutboxReader: OutboxReader {
             try await markPublished(ids: entries.map(\.id), at: .now())
             return
         }
-        guard let first = entries.map(\.id).min(), let last = entries.map(\.id).max() else { return }
+        guard let last = entries.map(\.id).max() else { return }
         // Not durable on its own: after a power cut the rows are simply unpublished again.
         let records = try await store.write(durable: false) { connection in
             let records = try local.append(entries.map(\.outgoing), on: connection)
-            try Self.markPublished(first: first, last: last, at: .now(), on: connection)
+            try Self.advanceCursor(to: last, on: connection)
             return records
         }
         local.didCommit(records)

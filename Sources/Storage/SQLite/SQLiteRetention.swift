@@ -36,7 +36,7 @@ public struct SQLiteRetention: Service {
         let cutoff = now.adding(seconds: -retentionSeconds)
         try await store.write { connection in
             _ = try connection.query(
-                "DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < ?", [.time(cutoff)])
+                "DELETE FROM outbox WHERE id <= (SELECT last_id FROM outbox_relay WHERE id = 1) AND created_at < ?", [.time(cutoff)])
             _ = try connection.query("DELETE FROM eventlog_records WHERE created_at < ?", [.time(cutoff)])
         }
     }
