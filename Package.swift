@@ -133,11 +133,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Adapters of ChatterCore ports on Redis.
+        .target(
+            name: "RedisCache",
+            dependencies: ["ChatterCore", "RedisClient"],
+            path: "Sources/Cache/RedisAdapters",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "Gateway",
             dependencies: [
                 "ChatterCore", "ChatterHTTP", "AuthService", "ChatService", "MessagingService",
-                "NotificationService", "EventRelay", "SQLiteStorage", "Secrets",
+                "NotificationService", "EventRelay", "SQLiteStorage", "Secrets", "RedisCache", "RedisClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -212,6 +219,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CacheContractTests",
+            dependencies: ["ChatterCore", "RedisCache", "RedisClient", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -10,6 +10,8 @@ import Logging
 import MessagingService
 import NotificationService
 import NIOCore
+import RedisCache
+import RedisClient
 import SQLiteStorage
 import Secrets
 import ServiceLifecycle
@@ -39,7 +41,7 @@ public func buildServer(
     let router = Router(context: ChatterRequestContext.self)
     router.add(middleware: RequestIDMiddleware(maxBodyBytes: configuration.maxBodyBytes))
     OperationsRoutes(
-        store: components.store, openAPIDocument: try OperationsRoutes.loadDocument("openapi"),
+        checks: components.readinessChecks, openAPIDocument: try OperationsRoutes.loadDocument("openapi"),
         asyncAPIDocument: try OperationsRoutes.loadDocument("asyncapi")
     ).addRoutes(to: router)
     let authRoutes = AuthRoutes(service: components.auth)
@@ -57,7 +59,8 @@ public func buildServer(
         server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(ws: .init(maxFrameSize: 64 * 1024, autoPing: .disabled))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "chatter"),
         // Shut down in reverse: the server drains first, the store closes last.
-        services: [components.store, components.hasher, SQLiteRetention(store: components.store, logger: logger), components.relay]
+        services: [components.store] + components.dependencyServices
+            + [components.hasher, SQLiteRetention(store: components.store, logger: logger), components.relay]
             + components.notifications.services,
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger)
@@ -73,6 +76,9 @@ struct ChatterComponents {
     var messaging: MessagingService
     var relay: OutboxRelay
     var notifications: NotificationService
+    /// Clients of external dependencies (Redis), started before the roles that use them.
+    var dependencyServices: [any Service]
+    var readinessChecks: [ReadinessCheck]
 
     static func make(configuration: ChatterConfiguration, logger: Logger) async throws -> ChatterComponents {
         let store = try await openStore(configuration: configuration, logger: logger)
@@ -86,11 +92,27 @@ struct ChatterComponents {
             let users = SQLiteUserRepository(store: store)
             let chatRepository = SQLiteChatRepository(store: store)
             let messageRepository = SQLiteMessageRepository(store: store)
-            let revocations = InMemoryRevocationList()
+            var dependencyServices: [any Service] = []
+            var readinessChecks = [ReadinessCheck(name: "database") { try await store.ping() }]
+            let revocations: any RevocationList
+            var redis: RedisClient?
+            if let url = configuration.redisURL {
+                let client = try RedisClient(configuration: try RedisConfiguration(url: url), logger: logger)
+                redis = client
+                revocations = RedisRevocationList(redis: client)
+                readinessChecks.append(ReadinessCheck(name: "redis") { _ = try await client.send(["PING"]) })
+            } else {
+                revocations = InMemoryRevocationList()
+            }
             let auth = AuthService(
                 users: users, sessions: SQLiteSessionRepository(store: store), tokens: tokens, hasher: hasher,
                 revocations: revocations, refreshTokenTTL: configuration.refreshTokenTTL)
-            try await auth.restoreRevocations(logger: logger)
+            if let redis {
+                // Redis is reached once its client runs; the restorer fills it then, and again if it loses data.
+                dependencyServices += [redis, RevocationRestore(auth: auth, redis: redis, logger: logger, deployment: keys.last?.keyID ?? "default")]
+            } else {
+                try await auth.restoreRevocations(logger: logger)
+            }
             let membershipCache = MembershipCache()
             let messaging = MessagingService(
                 messages: messageRepository, membership: ChatMembershipLookup(chats: chatRepository, cache: membershipCache))
@@ -103,7 +125,8 @@ struct ChatterComponents {
                 relay: OutboxRelay(outbox: SQLiteOutboxReader(store: store), log: eventLog, logger: logger),
                 notifications: NotificationService(
                     configuration: notificationConfiguration(configuration), authenticator: auth, messaging: messaging,
-                    chats: ChatMembersDirectory(chats: chatRepository), revocations: revocations, log: eventLog, logger: logger))
+                    chats: ChatMembersDirectory(chats: chatRepository), revocations: revocations, log: eventLog, logger: logger),
+                dependencyServices: dependencyServices, readinessChecks: readinessChecks)
         } catch {
             await store.close()
             throw error

@@ -4,11 +4,16 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
-import SQLiteStorage
+
+/// One dependency `/readyz` asks about.
+struct ReadinessCheck: Sendable {
+    var name: String
+    var check: @Sendable () async throws -> Void
+}
 
 /// `/healthz`, `/readyz` and `/openapi.yaml`: no token needed.
 struct OperationsRoutes: Sendable {
-    let store: SQLiteStore
+    let checks: [ReadinessCheck]
     let openAPIDocument: ByteBuffer
     let asyncAPIDocument: ByteBuffer
 
@@ -29,13 +34,16 @@ struct OperationsRoutes: Sendable {
         router.get("/readyz") { _, context in
             var failing: [String] = []
             var checks: [String: String] = [:]
-            do {
-                try await withTimeout(.seconds(2)) { try await store.ping() }
-                checks["database"] = "ok"
-            } catch {
-                context.logger.warning("readiness check failed", metadata: ["dependency": "database", LoggingKeys.errorDetail: "\(error)"])
-                checks["database"] = "unavailable"
-                failing.append("database")
+            for dependency in self.checks {
+                do {
+                    try await withTimeout(.seconds(2)) { try await dependency.check() }
+                    checks[dependency.name] = "ok"
+                } catch {
+                    context.logger.warning("readiness check failed", metadata: [
+                        "dependency": .string(dependency.name), LoggingKeys.errorDetail: "\(error)"])
+                    checks[dependency.name] = "unavailable"
+                    failing.append(dependency.name)
+                }
             }
             if failing.isEmpty {
                 return try Response.json(Health(status: "ok", checks: checks))

@@ -22,6 +22,8 @@ enum CloseCode {
     static let authenticationFailed: UInt16 = 4001
     static let sessionRevoked: UInt16 = 4003
     static let tooSlow: UInt16 = 4008
+    /// Standard 1013: a dependency needed to check the token is down; reconnect later.
+    static let tryAgainLater: UInt16 = 1013
 }
 
 /// Server frames. Events are wrapped around the stored event JSON as text, so an event is

@@ -104,8 +104,12 @@ public struct NotificationService: Sendable {
         await withGracefulShutdownHandler {
             var authTimeout: Scheduled<Void>?
             if let header = request.headers[.authorization] {
-                guard let identity = try? await authenticator.authenticate(authorizationHeader: header) else {
-                    try? await outbound.close(.init(codeNumber: Int(CloseCode.authenticationFailed)), reason: "invalid token")
+                let identity: Identity
+                do {
+                    identity = try await authenticator.authenticate(authorizationHeader: header)
+                } catch {
+                    let (code, reason) = Self.closeFor(authenticationError: error, otherwise: "invalid token")
+                    try? await outbound.close(.init(codeNumber: Int(code)), reason: reason)
                     return
                 }
                 await start(identity, output: output, activity: activity, outbound: outbound, channel: channel, into: current)
@@ -129,9 +133,17 @@ public struct NotificationService: Sendable {
                     }
                     // Unauthenticated: the only acceptable frame is `auth`.
                     guard let frame = try? JSONDecoder().decode(ClientFrame.self, from: Data(text.utf8)), frame.type == "auth",
-                          let token = frame.token, let identity = try? await authenticator.authenticate(bearer: token)
+                          let token = frame.token
                     else {
                         try? await outbound.close(.init(codeNumber: Int(CloseCode.authenticationFailed)), reason: "authentication failed")
+                        break
+                    }
+                    let identity: Identity
+                    do {
+                        identity = try await authenticator.authenticate(bearer: token)
+                    } catch {
+                        let (code, reason) = Self.closeFor(authenticationError: error, otherwise: "authentication failed")
+                        try? await outbound.close(.init(codeNumber: Int(code)), reason: reason)
                         break
                     }
                     authTimeout?.cancel()
@@ -148,6 +160,15 @@ public struct NotificationService: Sendable {
         } onGracefulShutdown: {
             current.get()?.requestClose(code: 1001, reason: "server going away", dropPending: false)
         }
+    }
+
+    /// A token that could not be checked (a dependency is down) is not a bad token: the client
+    /// should retry later (1013), not log in again (4001).
+    static func closeFor(authenticationError error: any Error, otherwise reason: String) -> (UInt16, String) {
+        if let error = error as? ChatterError, error.code == .unavailable {
+            return (CloseCode.tryAgainLater, "service unavailable, try again later")
+        }
+        return (CloseCode.authenticationFailed, reason)
     }
 
     /// Registers an authenticated connection, greets it and tells presence.

@@ -37,6 +37,10 @@ public struct ChatterConfiguration: Sendable {
     /// How long a user stays online after their last socket closes, in ms, so quick reconnects
     /// do not flap. `CHATTER_PRESENCE_GRACE_MS`, default 5000.
     public var presenceGraceMs: Int = 5000
+    /// Redis for state that several processes must share (today: the access-token revocation
+    /// list), as `redis://[user:password@]host:port[/db]`. `CHATTER_REDIS_URL`; unset (the
+    /// default) keeps it in memory.
+    public var redisURL: String?
     /// Log level (`trace` … `critical`). `CHATTER_LOG_LEVEL`, default `info`.
     public var logLevel: String = "info"
 
@@ -71,6 +75,7 @@ public struct ChatterConfiguration: Sendable {
         try integer("CHATTER_PRESENCE_GRACE_MS", &presenceGraceMs, minimum: 0)
         try integer("CHATTER_WS_PING_INTERVAL_MS", &webSocketPingIntervalMs, minimum: 100)
         string("CHATTER_LOG_LEVEL", &logLevel)
+        if let url = environment["CHATTER_REDIS_URL"], !url.isEmpty { redisURL = url }
         guard port <= 65535 else {
             throw ConfigurationError(variable: "CHATTER_PORT", value: String(port), expected: "a port from 0 to 65535")
         }

@@ -1,0 +1,90 @@
+import ChatterCore
+import Foundation
+import Logging
+import RedisCache
+import RedisClient
+import Testing
+
+/// A revocation list under test, and how to clean up after it.
+struct RevocationBackend: Sendable, CustomTestStringConvertible {
+    var name: String
+    var run: @Sendable (@Sendable (any RevocationList) async throws -> Void) async throws -> Void
+    var testDescription: String { name }
+
+    static let memory = RevocationBackend(name: "memory") { body in try await body(InMemoryRevocationList()) }
+
+    /// Redis at `CHATTER_TEST_REDIS_URL`; the test script starts one and sets
+    /// `CHATTER_REQUIRE_SERVICES=1`, which makes this backend mandatory.
+    static let redis = RevocationBackend(name: "redis") { body in
+        let url = ProcessInfo.processInfo.environment["CHATTER_TEST_REDIS_URL"] ?? "redis://127.0.0.1:6379"
+        let logger = Logger(label: "revocation-contract", factory: { _ in SwiftLogNoOpLogHandler() })
+        let client = try RedisClient(configuration: try RedisConfiguration(url: url), logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            // A fresh key space per test, so runs never see each other's sessions.
+            try await body(RedisRevocationList(redis: client, prefix: "chatter-test:\(UUID().uuidString):"))
+        }
+    }
+
+    static var all: [RevocationBackend] {
+        let env = ProcessInfo.processInfo.environment
+        let withRedis = env["CHATTER_REQUIRE_SERVICES"] == "1" || env["CHATTER_TEST_REDIS_URL"] != nil
+        return withRedis ? [.memory, .redis] : [.memory]
+    }
+}
+
+@Suite struct RevocationListContract {
+    @Test(arguments: RevocationBackend.all)
+    func revokedSessionsStayRevokedUntilTheirTokensExpire(_ backend: RevocationBackend) async throws {
+        try await backend.run { list in
+            let now = Timestamp.now()
+            #expect(try await !list.isRevoked(sessionID: "s1", now: now))
+            try await list.revoke(sessionID: "s1", until: now.adding(seconds: 60))
+            #expect(try await list.isRevoked(sessionID: "s1", now: now))
+            #expect(try await !list.isRevoked(sessionID: "s2", now: now), "only that session")
+            #expect(try await !list.isRevoked(sessionID: "s1", now: now.adding(seconds: 61)), "forgotten once its tokens expired")
+        }
+    }
+
+    @Test(arguments: RevocationBackend.all)
+    func aRevocationInThePastIsANoOp(_ backend: RevocationBackend) async throws {
+        try await backend.run { list in
+            let now = Timestamp.now()
+            try await list.revoke(sessionID: "old", until: now.adding(seconds: -1))
+            #expect(try await !list.isRevoked(sessionID: "old", now: now))
+        }
+    }
+
+    @Test(arguments: RevocationBackend.all)
+    func entriesExpireOnTheirOwn(_ backend: RevocationBackend) async throws {
+        try await backend.run { list in
+            let now = Timestamp.now()
+            try await list.revoke(sessionID: "short", until: now.adding(seconds: 1))
+            #expect(try await list.isRevoked(sessionID: "short", now: now))
+            try await Task.sleep(for: .milliseconds(1500))
+            #expect(try await !list.isRevoked(sessionID: "short", now: .now()))
+        }
+    }
+}
+
+@Suite struct RedisRevocationListFailures {
+    @Test func anUnreachableRedisIsA503NotANotRevoked() async throws {
+        let logger = Logger(label: "revocation-contract", factory: { _ in SwiftLogNoOpLogHandler() })
+        var configuration = try RedisConfiguration(url: "redis://127.0.0.1:1")  // nothing listens on port 1
+        configuration.connectTimeout = .milliseconds(500)
+        configuration.connectionRequestTimeout = .milliseconds(500)
+        let client = try RedisClient(configuration: configuration, logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            let list = RedisRevocationList(redis: client)
+            do {
+                _ = try await list.isRevoked(sessionID: "s", now: .now())
+                Issue.record("expected an error")
+            } catch let error as ChatterError {
+                #expect(error.code == .unavailable)
+            }
+        }
+    }
+}

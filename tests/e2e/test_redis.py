@@ -1,0 +1,105 @@
+"""The real binary with Redis holding the revocation list (CHATTER_REDIS_URL): readiness reports
+it, a Redis outage answers 503 (never 500, never a crash or a hang, never "not revoked"), and
+everything recovers by itself when Redis is back. The test starts and stops its own
+redis-server by PID on a free loopback port."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+
+import pytest
+import requests
+
+from conftest import free_port
+
+REDIS = shutil.which("redis-server")
+pytestmark = pytest.mark.skipif(
+    REDIS is None and os.environ.get("CHATTER_REQUIRE_SERVICES") != "1", reason="needs redis-server on PATH")
+
+
+class RedisServer:
+    def __init__(self, directory):
+        self.port = free_port()
+        self.directory = directory
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> "RedisServer":
+        assert REDIS, "redis-server is required (CHATTER_REQUIRE_SERVICES=1)"
+        self.proc = subprocess.Popen(
+            [REDIS, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.directory)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                import socket
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16).startswith(b"+PONG"):
+                        return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def redis(tmp_path):
+    server = RedisServer(tmp_path).start()
+    yield server
+    server.stop()
+
+
+def test_revocation_lives_in_redis_and_an_outage_is_a_503_that_heals(launch, redis, monkeypatch):
+    monkeypatch.setenv("CHATTER_REDIS_URL", f"redis://127.0.0.1:{redis.port}")
+    server = launch()
+    ready = server.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["checks"] == {"database": "ok", "redis": "ok"}, ready.text
+
+    alice = server.register()
+    token = alice["access_token"]
+    assert server.get("/v1/users/me", token=token).status_code == 200
+
+    # Logout is written to Redis: the token stops working at once.
+    bob = server.register()
+    assert server.post("/v1/auth/logout", token=bob["access_token"], data=b"").status_code == 204
+    assert server.get("/v1/users/me", token=bob["access_token"]).status_code == 401
+
+    redis.stop()
+    started = time.monotonic()
+    down = server.get("/v1/users/me", token=token)
+    assert down.status_code == 503, down.text
+    assert down.json()["error"]["code"] == "service_unavailable"
+    assert time.monotonic() - started < 10, "a Redis outage must not hang requests"
+    not_ready = server.get("/readyz")
+    assert not_ready.status_code == 503 and not_ready.json()["checks"]["redis"] == "unavailable", not_ready.text
+    # Work that needs no token goes on.
+    assert server.get("/healthz").status_code == 200
+
+    # Back on the same port: the server recovers by itself; the revoked session stays revoked
+    # (restored from the session store into the fresh Redis).
+    redis.proc = None
+    redis.start()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        r = server.get("/v1/users/me", token=token)
+        if r.status_code == 200:
+            break
+        time.sleep(0.2)
+    assert r.status_code == 200, r.text
+    assert server.get("/readyz").status_code == 200
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        revoked = server.get("/v1/users/me", token=bob["access_token"])
+        if revoked.status_code == 401:
+            break
+        time.sleep(0.2)
+    assert revoked.status_code == 401, "a logged-out session must stay revoked after Redis lost its data"
+    assert server.proc.poll() is None, "the server must not have crashed"
