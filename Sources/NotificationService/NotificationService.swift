@@ -104,14 +104,9 @@ public struct NotificationService: Sendable {
         await withGracefulShutdownHandler {
             var authTimeout: Scheduled<Void>?
             if let header = request.headers[.authorization] {
-                let identity: Identity
-                do {
-                    identity = try await authenticator.authenticate(authorizationHeader: header)
-                } catch {
-                    let (code, reason) = Self.closeFor(authenticationError: error, otherwise: "invalid token")
-                    try? await outbound.close(.init(codeNumber: Int(code)), reason: reason)
-                    return
-                }
+                guard let identity = await authenticateOrClose(outbound, failure: "invalid token", {
+                    try await authenticator.authenticate(authorizationHeader: header)
+                }) else { return }
                 await start(identity, output: output, activity: activity, outbound: outbound, channel: channel, into: current)
             } else {
                 authTimeout = channel.eventLoop.scheduleTask(in: TimeAmount(configuration.authenticationTimeout)) {
@@ -138,14 +133,9 @@ public struct NotificationService: Sendable {
                         try? await outbound.close(.init(codeNumber: Int(CloseCode.authenticationFailed)), reason: "authentication failed")
                         break
                     }
-                    let identity: Identity
-                    do {
-                        identity = try await authenticator.authenticate(bearer: token)
-                    } catch {
-                        let (code, reason) = Self.closeFor(authenticationError: error, otherwise: "authentication failed")
-                        try? await outbound.close(.init(codeNumber: Int(code)), reason: reason)
-                        break
-                    }
+                    guard let identity = await authenticateOrClose(outbound, failure: "authentication failed", {
+                        try await authenticator.authenticate(bearer: token)
+                    }) else { break }
                     authTimeout?.cancel()
                     await start(identity, output: output, activity: activity, outbound: outbound, channel: channel, into: current)
                 }
@@ -162,13 +152,20 @@ public struct NotificationService: Sendable {
         }
     }
 
-    /// A token that could not be checked (a dependency is down) is not a bad token: the client
-    /// should retry later (1013), not log in again (4001).
-    static func closeFor(authenticationError error: any Error, otherwise reason: String) -> (UInt16, String) {
-        if let error = error as? ChatterError, error.code == .unavailable {
-            return (CloseCode.tryAgainLater, "service unavailable, try again later")
+    /// The identity `attempt` proves, or nil after closing the socket. A token that could not be
+    /// checked (a dependency is down) is not a bad token: the client should retry later (1013),
+    /// not log in again (4001).
+    private func authenticateOrClose(
+        _ outbound: WebSocketOutboundWriter, failure reason: String, _ attempt: () async throws -> Identity
+    ) async -> Identity? {
+        do {
+            return try await attempt()
+        } catch let error as ChatterError where error.code == .unavailable {
+            try? await outbound.close(.init(codeNumber: Int(CloseCode.tryAgainLater)), reason: "service unavailable, try again later")
+        } catch {
+            try? await outbound.close(.init(codeNumber: Int(CloseCode.authenticationFailed)), reason: reason)
         }
-        return (CloseCode.authenticationFailed, reason)
+        return nil
     }
 
     /// Registers an authenticated connection, greets it and tells presence.

@@ -18,7 +18,12 @@ struct RevocationBackend: Sendable, CustomTestStringConvertible {
     static let redis = RevocationBackend(name: "redis") { body in
         let url = ProcessInfo.processInfo.environment["CHATTER_TEST_REDIS_URL"] ?? "redis://127.0.0.1:6379"
         let logger = Logger(label: "revocation-contract", factory: { _ in SwiftLogNoOpLogHandler() })
-        let client = try RedisClient(configuration: try RedisConfiguration(url: url), logger: logger)
+        var configuration = try RedisConfiguration(url: url)
+        // Generous, so a loaded machine is not mistaken for an outage.
+        configuration.connectTimeout = .seconds(10)
+        configuration.connectionRequestTimeout = .seconds(10)
+        configuration.commandTimeout = .seconds(10)
+        let client = try RedisClient(configuration: configuration, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
             defer { group.cancelAll() }

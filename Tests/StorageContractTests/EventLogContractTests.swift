@@ -139,14 +139,25 @@ func withEventLog(
     }
 }
 
+/// A fresh SQLite store in a temporary directory for `body`, always closed and removed.
+func withTemporarySQLiteStore(_ body: (SQLiteStore, Logger) async throws -> Void) async throws {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("chatter-store-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let logger = Logger(label: "contract", factory: { _ in SwiftLogNoOpLogHandler() })
+    let store = try await SQLiteStore.open(path: directory + "/chatter.sqlite", logger: logger)
+    do {
+        try await body(store, logger)
+    } catch {
+        await store.close()
+        throw error
+    }
+    await store.close()
+}
+
 @Suite struct SQLiteRetentionTests {
     @Test func trimsOldPublishedRowsAndLogRecordsOnly() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("chatter-trim-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let logger = Logger(label: "contract", factory: { _ in SwiftLogNoOpLogHandler() })
-        let store = try await SQLiteStore.open(path: directory + "/chatter.sqlite", logger: logger)
-        do {
+        try await withTemporarySQLiteStore { store, logger in
             let messages = SQLiteMessageRepository(store: store)
             _ = try await messages.append(NewMessage(id: Identifier.make(), chatID: "c", senderID: "u", body: "kept", clientMsgID: "1"))
             let outbox = SQLiteOutboxReader(store: store)
@@ -172,22 +183,13 @@ func withEventLog(
             }
             #expect(afterTrim.isEmpty)
             #expect(try await messages.history(chatID: "c", query: HistoryQuery(limit: 10)).messages.count == 2)
-        } catch {
-            await store.close()
-            throw error
         }
-        await store.close()
     }
 }
 
 @Suite struct SQLiteRelayTests {
     @Test func relayingToTheLogInTheSameFileAppendsAndMarksInOneStep() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("chatter-relay-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let logger = Logger(label: "contract", factory: { _ in SwiftLogNoOpLogHandler() })
-        let store = try await SQLiteStore.open(path: directory + "/chatter.sqlite", logger: logger)
-        do {
+        try await withTemporarySQLiteStore { store, logger in
             let messages = SQLiteMessageRepository(store: store)
             for index in 1...3 {
                 _ = try await messages.append(NewMessage(id: Identifier.make(), chatID: "c", senderID: "u", body: "m\(index)", clientMsgID: "\(index)"))
@@ -215,10 +217,6 @@ func withEventLog(
             while later.count < 3 { later += try await subscription.next(maxRecords: 10) }
             #expect(later.map(\.offset) == later.map(\.offset).sorted())
             #expect(later.compactMap { $0.headers[EventHeader.seq] } == ["4", "5", "6"])
-        } catch {
-            await store.close()
-            throw error
         }
-        await store.close()
     }
 }

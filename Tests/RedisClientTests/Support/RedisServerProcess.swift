@@ -31,9 +31,9 @@ final class RedisServerProcess {
 
     var configuration: RedisConfiguration {
         var configuration = RedisConfiguration(port: port)
-        configuration.connectTimeout = .seconds(1)
-        configuration.commandTimeout = .seconds(2)
-        configuration.connectionRequestTimeout = .seconds(2)
+        configuration.connectTimeout = .seconds(4)
+        configuration.commandTimeout = .seconds(3)
+        configuration.connectionRequestTimeout = .seconds(4)
         configuration.reconnectMaximumDelay = .milliseconds(500)
         return configuration
     }
