@@ -117,12 +117,14 @@ struct ChatterComponents {
             let messaging = MessagingService(
                 messages: messageRepository, membership: ChatMembershipLookup(chats: chatRepository, cache: membershipCache))
             let eventLog = SQLiteEventLog(store: store)
+            let outbox = SQLiteOutboxReader(store: store)
+            outbox.publishInline(to: eventLog)
             return ChatterComponents(
                 store: store, hasher: hasher, auth: auth,
                 chats: ChatService(chats: chatRepository, summaries: MessagingSummaryLookup(messages: messageRepository),
                                    users: AuthUserLookup(users: users), membershipCache: membershipCache),
                 messaging: messaging,
-                relay: OutboxRelay(outbox: SQLiteOutboxReader(store: store), log: eventLog, logger: logger),
+                relay: OutboxRelay(outbox: outbox, log: eventLog, logger: logger),
                 notifications: NotificationService(
                     configuration: notificationConfiguration(configuration), authenticator: auth, messaging: messaging,
                     chats: ChatMembersDirectory(chats: chatRepository), revocations: revocations, log: eventLog, logger: logger),

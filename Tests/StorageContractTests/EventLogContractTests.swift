@@ -220,3 +220,36 @@ func withTemporarySQLiteStore(_ body: (SQLiteStore, Logger) async throws -> Void
         }
     }
 }
+
+@Suite struct SQLiteInlinePublishTests {
+    @Test func rowsArePublishedInTheTransactionThatWroteThem() async throws {
+        try await withTemporarySQLiteStore { store, _ in
+            let outbox = SQLiteOutboxReader(store: store)
+            let log = SQLiteEventLog(store: store)
+            outbox.publishInline(to: log, limit: 2)
+            let subscription = try await log.subscribe(topic: ChatEvent.topic, group: "g", start: .earliest)
+            let messages = SQLiteMessageRepository(store: store)
+            let generation = outbox.generation
+            _ = try await messages.append(NewMessage(id: Identifier.make(), chatID: "c", senderID: "u", body: "one", clientMsgID: "1"))
+            // Already in the log when the append returns, with no relay running.
+            #expect(try await outbox.unpublished(limit: 10).isEmpty)
+            #expect(outbox.generation == generation, "the relay is not woken for rows already published")
+            let records = try await subscription.next(maxRecords: 10)
+            #expect(records.count == 1 && records.first?.headers[EventHeader.seq] == "1")
+
+            // More rows than the step takes at once: the rest is left for the relay, which is woken.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 2...6 {
+                    group.addTask {
+                        _ = try await messages.append(NewMessage(id: Identifier.make(), chatID: "c", senderID: "u", body: "m", clientMsgID: "\(index)"))
+                    }
+                }
+                try await group.waitForAll()
+            }
+            while try await outbox.relayNext(limit: 10, to: log) > 0 {}
+            var later: [EventRecord] = []
+            while later.count < 5 { later += try await subscription.next(maxRecords: 10) }
+            #expect(later.compactMap { $0.headers[EventHeader.seq] } == ["2", "3", "4", "5", "6"])
+        }
+    }
+}

@@ -59,6 +59,22 @@ public struct SQLiteOutboxReader: OutboxReader {
         return records.count
     }
 
+    /// Publishes outbox rows to `log` inside the very transaction that wrote them (the store's
+    /// before-commit step), when the log lives in the same file: records and rows commit
+    /// together, with one fsync, and the fan-out wakes right after the commit instead of after
+    /// a relay round trip. The `OutboxRelay` service still runs and publishes whatever this
+    /// step did not (rows beyond `limit`, or a failed step).
+    public func publishInline(to log: SQLiteEventLog, limit: Int = 1000) {
+        guard log.store === store else { return }
+        store.setBeforeCommitStep { connection in
+            let entries = try Self.unpublished(limit: limit, on: connection)
+            guard let last = entries.last?.id else { return .init(afterCommit: {}, drained: true) }
+            let records = try log.append(entries.map(\.outgoing), on: connection)
+            try Self.advanceCursor(to: last, on: connection)
+            return .init(afterCommit: { log.didCommit(records) }, drained: entries.count < limit)
+        }
+    }
+
     public func markPublished(ids: [Int64], at: Timestamp) async throws {
         guard let last = ids.max() else { return }
         try await store.write { connection in try Self.advanceCursor(to: last, on: connection) }

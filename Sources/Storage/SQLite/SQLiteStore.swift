@@ -23,6 +23,7 @@ public final class SQLiteStore: Service, Sendable {
     /// Whether the writer's commits wait for fsync (`synchronous=FULL`). Only the writer
     /// thread touches it.
     private let writerSyncs = Atomic(true)
+    private let beforeCommitStep = Mutex<(@Sendable (SQLConnection) throws -> CommitStepResult)?>(nil)
     private let logger: Logger
     /// Moves on after every commit that may have added outbox rows (any batch with a durable
     /// write), so the outbox relay wakes without polling — and not for its own commits.
@@ -169,11 +170,11 @@ public final class SQLiteStore: Service, Sendable {
     }
 
     private func runBatch(_ batch: [PendingWrite]) {
+        let durable = batch.contains(where: \.durable)
         do {
-            let sync = batch.contains(where: \.durable)
-            if sync != writerSyncs.load(ordering: .relaxed) {
-                try writer.execute(sync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL")
-                writerSyncs.store(sync, ordering: .relaxed)
+            if durable != writerSyncs.load(ordering: .relaxed) {
+                try writer.execute(durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL")
+                writerSyncs.store(durable, ordering: .relaxed)
             }
             try writer.execute("BEGIN IMMEDIATE")
         } catch {
@@ -185,37 +186,69 @@ public final class SQLiteStore: Service, Sendable {
         if batch.count == 1, let item = batch.first {
             // Alone in its transaction: a failure rolls back the transaction, no savepoint needed.
             do {
-                let value = try item.body(writer)
-                try writer.execute("COMMIT")
-                if item.durable { commits.notify() }
-                item.finish(.success(value))
+                outcomes.append(.success(try item.body(writer)))
             } catch {
                 rollback()
                 item.finish(.failure(error))
+                return
             }
-            return
-        }
-        for item in batch {
-            do {
-                try writer.execute("SAVEPOINT write")
-                let value = try item.body(writer)
-                try writer.execute("RELEASE write")
-                outcomes.append(.success(value))
-            } catch {
-                _ = try? writer.execute("ROLLBACK TO write")
-                _ = try? writer.execute("RELEASE write")
-                outcomes.append(.failure(error))
+        } else {
+            for item in batch {
+                do {
+                    try writer.execute("SAVEPOINT write")
+                    let value = try item.body(writer)
+                    try writer.execute("RELEASE write")
+                    outcomes.append(.success(value))
+                } catch {
+                    _ = try? writer.execute("ROLLBACK TO write")
+                    _ = try? writer.execute("RELEASE write")
+                    outcomes.append(.failure(error))
+                }
             }
         }
+        let step = durable ? runBeforeCommitStep() : nil
         do {
             try writer.execute("COMMIT")
-            if batch.contains(where: \.durable) { commits.notify() }
+            step?.afterCommit()
+            // The relay is woken only for rows the inline step did not take.
+            if durable && step?.drained != true { commits.notify() }
             for (item, outcome) in zip(batch, outcomes) { item.finish(outcome) }
         } catch {
             rollback()
             for (item, outcome) in zip(batch, outcomes) {
                 if case .failure = outcome { item.finish(outcome) } else { item.finish(.failure(error)) }
             }
+        }
+    }
+
+    /// What the before-commit step did: run `afterCommit` once the transaction committed;
+    /// `drained` says nothing is left for the relay.
+    struct CommitStepResult {
+        var afterCommit: @Sendable () -> Void
+        var drained: Bool
+    }
+
+    /// Runs at the end of every transaction with durable writes, inside it (the embedded log
+    /// publishes the transaction's outbox rows this way: they commit together, with one
+    /// fsync). Set once at start-up.
+    func setBeforeCommitStep(_ step: @escaping @Sendable (SQLConnection) throws -> CommitStepResult) {
+        beforeCommitStep.withLock { $0 = step }
+    }
+
+    /// In its own savepoint: if it fails, the batch's writes still commit and the relay
+    /// publishes their rows later.
+    private func runBeforeCommitStep() -> CommitStepResult? {
+        guard let step = beforeCommitStep.withLock({ $0 }) else { return nil }
+        do {
+            try writer.execute("SAVEPOINT commit_step")
+            let result = try step(writer)
+            try writer.execute("RELEASE commit_step")
+            return result
+        } catch {
+            _ = try? writer.execute("ROLLBACK TO commit_step")
+            _ = try? writer.execute("RELEASE commit_step")
+            logger.warning("before-commit step failed; the relay will catch up", metadata: [LoggingKeys.errorDetail: "\(error)"])
+            return nil
         }
     }
 
