@@ -16,26 +16,34 @@ struct RevocationBackend: Sendable, CustomTestStringConvertible {
     /// Redis at `CHATTER_TEST_REDIS_URL`; the test script starts one and sets
     /// `CHATTER_REQUIRE_SERVICES=1`, which makes this backend mandatory.
     static let redis = RevocationBackend(name: "redis") { body in
-        let url = ProcessInfo.processInfo.environment["CHATTER_TEST_REDIS_URL"] ?? "redis://127.0.0.1:6379"
-        let logger = Logger(label: "revocation-contract", factory: { _ in SwiftLogNoOpLogHandler() })
-        var configuration = try RedisConfiguration(url: url)
-        // Generous, so a loaded machine is not mistaken for an outage.
-        configuration.connectTimeout = .seconds(10)
-        configuration.connectionRequestTimeout = .seconds(10)
-        configuration.commandTimeout = .seconds(10)
-        let client = try RedisClient(configuration: configuration, logger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            defer { group.cancelAll() }
+        try await withTestRedis { client in
             // A fresh key space per test, so runs never see each other's sessions.
             try await body(RedisRevocationList(redis: client, prefix: "chatter-test:\(UUID().uuidString):"))
         }
     }
 
-    static var all: [RevocationBackend] {
+    static var redisEnabled: Bool {
         let env = ProcessInfo.processInfo.environment
-        let withRedis = env["CHATTER_REQUIRE_SERVICES"] == "1" || env["CHATTER_TEST_REDIS_URL"] != nil
-        return withRedis ? [.memory, .redis] : [.memory]
+        return env["CHATTER_REQUIRE_SERVICES"] == "1" || env["CHATTER_TEST_REDIS_URL"] != nil
+    }
+
+    static var all: [RevocationBackend] { redisEnabled ? [.memory, .redis] : [.memory] }
+}
+
+/// A running client of the Redis at `CHATTER_TEST_REDIS_URL` for `body`, stopped afterwards.
+/// Timeouts are generous, so a loaded machine is not mistaken for an outage.
+func withTestRedis(_ body: @Sendable (RedisClient) async throws -> Void) async throws {
+    let url = ProcessInfo.processInfo.environment["CHATTER_TEST_REDIS_URL"] ?? "redis://127.0.0.1:6379"
+    let logger = Logger(label: "cache-contract", factory: { _ in SwiftLogNoOpLogHandler() })
+    var configuration = try RedisConfiguration(url: url)
+    configuration.connectTimeout = .seconds(10)
+    configuration.connectionRequestTimeout = .seconds(10)
+    configuration.commandTimeout = .seconds(10)
+    let client = try RedisClient(configuration: configuration, logger: logger)
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { await client.run() }
+        defer { group.cancelAll() }
+        try await body(client)
     }
 }
 
