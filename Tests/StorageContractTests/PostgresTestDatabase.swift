@@ -33,24 +33,37 @@ struct PostgresTestDatabase: Sendable {
     }
 
     /// Creates, migrates and starts serving a fresh database.
-    static func create(acquireTimeout: Duration = .seconds(5), migrate: Bool = true) async throws -> PostgresTestDatabase {
+    static func create(acquireTimeout: Duration = .seconds(5), maximumConnections: Int = 5, migrate: Bool = true) async throws -> PostgresTestDatabase {
         let base = try baseConfiguration()
         let name = "chatter_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         try await admin(base) { _ = try await $0.query("CREATE DATABASE \(unescaped: name)", logger: logger).collect() }
         var configuration = base
         configuration.database = name
         configuration.acquireTimeout = acquireTimeout
-        configuration.maximumConnections = 10
+        configuration.maximumConnections = maximumConnections
         let store = PostgresStore(configuration: configuration, logger: logger)
         let runner = Task { try await store.run() }
         let database = PostgresTestDatabase(name: name, base: base, store: store, runner: runner)
         if migrate {
-            do { try await store.migrate() } catch {
+            do { try await database.migrate() } catch {
                 await database.drop()
                 throw error
             }
         }
         return database
+    }
+
+    /// Migrates, retrying while the first connection takes longer than a short acquire
+    /// timeout (a loaded test machine runs every suite at once).
+    func migrate() async throws {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while true {
+            do {
+                return try await store.migrate()
+            } catch let error as ChatterError where error.code == .unavailable && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
     }
 
     /// Stops the store and drops the database.
