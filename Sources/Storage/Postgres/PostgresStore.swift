@@ -96,30 +96,36 @@ public final class PostgresStore: Service, Sendable {
     /// failures become `ChatterError.unavailable`.
     ///
     /// Once a connection is leased `body` runs to its end: the timeout only bounds the wait, so
-    /// a transaction is never abandoned half way by it.
+    /// a transaction is never abandoned half way by it. The lease runs in a task of its own
+    /// that the caller does not wait for after a timeout: during an outage a cancelled lease
+    /// request was seen never to return (one run in several), and a call must fail, not hang.
     func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        let lease = LeaseRace()
+        let race = LeaseRace()
         let timeout = configuration.acquireTimeout
+        let client = self.client
         do {
-            return try await withThrowingTaskGroup(of: T?.self) { group in
-                group.addTask {
-                    try await self.client.withConnection { connection in
-                        guard lease.claim(.acquired) else { throw LeaseRace.TimedOut() }
-                        return try await body(connection)
-                    }
-                }
-                group.addTask {
+            return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+                let outcome = ResumeOnce(continuation)
+                let timer = Task {
                     try? await Task.sleep(for: timeout)
-                    if lease.claim(.timedOut) { throw LeaseRace.TimedOut() }
-                    return nil
-                }
-                while let value = try await group.next() {
-                    if let value {
-                        group.cancelAll()
-                        return value
+                    if race.claim(.timedOut) {
+                        race.cancelLease()
+                        outcome.resume(with: .failure(LeaseRace.TimedOut()))
                     }
                 }
-                throw LeaseRace.TimedOut()
+                race.setLease(Task {
+                    do {
+                        let value = try await client.withConnection { connection in
+                            guard race.claim(.acquired) else { throw LeaseRace.TimedOut() }
+                            timer.cancel()
+                            return try await body(connection)
+                        }
+                        outcome.resume(with: .success(value))
+                    } catch {
+                        timer.cancel()
+                        if race.claim(.failed) || race.isAcquired { outcome.resume(with: .failure(error)) }
+                    }
+                })
             }
         } catch {
             throw PostgresErrors.map(error, logger: logger)
@@ -149,19 +155,56 @@ public final class PostgresStore: Service, Sendable {
     }
 }
 
-/// Decides, exactly once, whether a lease came in time or the wait timed out.
+/// Decides, exactly once, whether a lease came in time, failed, or the wait timed out.
 final class LeaseRace: Sendable {
-    enum Outcome { case pending, acquired, timedOut }
+    enum Outcome { case pending, acquired, failed, timedOut }
     struct TimedOut: Error {}
 
-    private let state = Mutex(Outcome.pending)
+    private struct State {
+        var outcome = Outcome.pending
+        var lease: Task<Void, Never>?
+    }
+
+    private let state = Mutex(State())
 
     /// True when `outcome` is the first one claimed.
     func claim(_ outcome: Outcome) -> Bool {
         state.withLock { state in
-            guard case .pending = state else { return false }
-            state = outcome
+            guard case .pending = state.outcome else { return false }
+            state.outcome = outcome
             return true
         }
+    }
+
+    var isAcquired: Bool { state.withLock { if case .acquired = $0.outcome { true } else { false } } }
+
+    func setLease(_ task: Task<Void, Never>) {
+        let cancel = state.withLock { state -> Bool in
+            state.lease = task
+            if case .timedOut = state.outcome { return true }
+            return false
+        }
+        if cancel { task.cancel() }
+    }
+
+    func cancelLease() {
+        state.withLock { $0.lease }?.cancel()
+    }
+}
+
+/// Resumes a continuation at most once.
+final class ResumeOnce<T: Sendable>: Sendable {
+    private let continuation: Mutex<CheckedContinuation<T, any Error>?>
+
+    init(_ continuation: CheckedContinuation<T, any Error>) {
+        self.continuation = Mutex(continuation)
+    }
+
+    func resume(with result: Result<T, any Error>) {
+        let continuation = self.continuation.withLock { value -> CheckedContinuation<T, any Error>? in
+            defer { value = nil }
+            return value
+        }
+        continuation?.resume(with: result)
     }
 }
