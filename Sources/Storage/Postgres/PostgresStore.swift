@@ -99,13 +99,22 @@ public final class PostgresStore: Service, Sendable {
     /// a transaction is never abandoned half way by it. The lease runs in a task of its own
     /// that the caller does not wait for after a timeout: during an outage a cancelled lease
     /// request was seen never to return (one run in several), and a call must fail, not hang.
-    func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    ///
+    /// When the caller is cancelled while waiting, the call ends at once with
+    /// `CancellationError`; with `cancelBody` (the outbox listener) a running `body` is
+    /// cancelled too. A running transaction is never cancelled.
+    func withConnection<T: Sendable>(
+        cancelBody: Bool = false, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
         let race = LeaseRace()
         let timeout = configuration.acquireTimeout
         let client = self.client
+        let outcomeBox = Mutex<ResumeOnce<T>?>(nil)
         do {
-            return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
                 let outcome = ResumeOnce(continuation)
+                outcomeBox.withLock { $0 = outcome }
                 let timer = Task {
                     try? await Task.sleep(for: timeout)
                     if race.claim(.timedOut) {
@@ -127,6 +136,14 @@ public final class PostgresStore: Service, Sendable {
                     }
                 })
             }
+            } onCancel: {
+                if race.claim(.timedOut) {
+                    race.cancelLease()
+                    outcomeBox.withLock { $0 }?.resume(with: .failure(CancellationError()))
+                } else if cancelBody {
+                    race.cancelLease()
+                }
+            }
         } catch {
             throw PostgresErrors.map(error, logger: logger)
         }
@@ -139,7 +156,7 @@ public final class PostgresStore: Service, Sendable {
     private func listenForOutboxCommits() async {
         while !Task.isCancelled {
             do {
-                try await client.withConnection { connection in
+                try await withConnection(cancelBody: true) { connection in
                     try await connection.listen(on: Self.outboxChannel) { notifications in
                         // Rows committed while nobody listened are found by the wake-up.
                         self.commits.notify()
