@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
@@ -113,6 +115,20 @@ let package = Package(
             path: "Sources/Storage/SQLite",
             swiftSettings: swiftSettings
         ),
+        // The production adapters of the storage ports on PostgreSQL (postgres-nio, pooled).
+        .target(
+            name: "PostgresStorage",
+            dependencies: [
+                "ChatterCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Storage/Postgres",
+            swiftSettings: swiftSettings
+        ),
         // A small Redis (RESP2) client on SwiftNIO: pooled connections, pipelining, pub/sub.
         .target(
             name: "RedisClient",
@@ -201,7 +217,12 @@ let package = Package(
         ),
         .testTarget(
             name: "StorageContractTests",
-            dependencies: ["ChatterCore", "SQLiteStorage", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "ChatterCore", "SQLiteStorage", "PostgresStorage",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

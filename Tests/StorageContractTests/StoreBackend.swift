@@ -1,6 +1,7 @@
 import ChatterCore
 import Foundation
 import Logging
+import PostgresStorage
 import SQLiteStorage
 import Testing
 
@@ -41,7 +42,24 @@ struct StoreBackend: Sendable, CustomTestStringConvertible {
             })
     }
 
-    static let all: [StoreBackend] = [.sqlite]
+    /// PostgreSQL, when `CHATTER_TEST_DATABASE_URL` names a server (the test script starts
+    /// one). Each test gets a database of its own, dropped afterwards. With
+    /// `CHATTER_REQUIRE_SERVICES=1` and no URL the backend is still listed, and fails.
+    static let postgres = StoreBackend(name: "postgres") {
+        let database = try await PostgresTestDatabase.create()
+        let store = database.store
+        return StoreUnderTest(
+            users: PostgresUserRepository(store: store), sessions: PostgresSessionRepository(store: store),
+            chats: PostgresChatRepository(store: store), messages: PostgresMessageRepository(store: store),
+            outbox: {
+                try await PostgresOutboxReader(store: store).unpublished(limit: 100_000).map {
+                    try JSONDecoder().decode(ChatEvent.self, from: Data($0.payload.utf8))
+                }
+            },
+            close: { await database.drop() })
+    }
+
+    static let all: [StoreBackend] = PostgresTestDatabase.enabled ? [.sqlite, .postgres] : [.sqlite]
 }
 
 /// Runs `body` against a fresh store and always closes it.

@@ -1,0 +1,235 @@
+import ChatterCore
+import Logging
+import PostgresNIO
+
+/// Messages, per-chat counters and read markers in the `messaging` schema.
+///
+/// `append` is one transaction (design.md §3): the upsert of `messaging.chat_state` returns
+/// the chat's next `seq` and leaves its row locked until commit, so concurrent senders to one
+/// chat queue behind each other and get 1, 2, 3, … with no gap; a rolled-back send rolls its
+/// bump back too. The message, the sender's read marker and the `message.created` outbox row
+/// go into the same transaction.
+public struct PostgresMessageRepository: MessageRepository {
+    let store: PostgresStore
+
+    public init(store: PostgresStore) {
+        self.store = store
+    }
+
+    static let columns = "id, chat_id, seq, sender_id, body, client_msg_id, created_at, edited_at, deleted_at"
+
+    /// Carries the stored message of a retry out of the transaction, which rolls back.
+    private struct AlreadyStored: Error {
+        var message: Message
+    }
+
+    public func append(_ new: NewMessage) async throws -> AppendResult {
+        let logger = store.logger
+        do {
+            return try await store.transaction { connection in
+                let now = Timestamp.now()
+                let seqRows = try await connection.rows(
+                    """
+                    INSERT INTO messaging.chat_state (chat_id, last_seq, last_activity_at) VALUES (\(new.chatID), 1, \(now.milliseconds))
+                    ON CONFLICT (chat_id) DO UPDATE
+                    SET last_seq = messaging.chat_state.last_seq + 1, last_activity_at = excluded.last_activity_at
+                    RETURNING last_seq
+                    """, logger: logger)
+                guard let seq = try seqRows.first?.decode(Int64.self) else { throw PostgresStorageError(column: "last_seq", value: "none") }
+                // Under the chat's row lock every earlier send to this chat has committed, so a
+                // retry finds its first attempt here.
+                if let existing = try await Self.find(new, on: connection, logger: logger) {
+                    throw AlreadyStored(message: existing)
+                }
+                let message = Message(id: new.id, chatID: new.chatID, seq: seq, senderID: new.senderID, body: new.body,
+                                      clientMsgID: new.clientMsgID, createdAt: now)
+                _ = try await connection.rows(
+                    """
+                    INSERT INTO messaging.messages (id, chat_id, seq, sender_id, body, client_msg_id, created_at)
+                    VALUES (\(message.id), \(message.chatID), \(seq), \(message.senderID), \(new.body), \(message.clientMsgID), \(now.milliseconds))
+                    """, logger: logger)
+                _ = try await Self.advanceReadMarker(chatID: new.chatID, userID: new.senderID, seq: seq, at: now, on: connection, logger: logger)
+                try await PostgresOutbox.append(ChatEvent(kind: .messageCreated, chatID: new.chatID, occurredAt: now, message: message),
+                                                on: connection, logger: logger)
+                return AppendResult(message: message, created: true)
+            }
+        } catch let stored as AlreadyStored {
+            return AppendResult(message: stored.message, created: false)
+        } catch let error where PostgresErrors.isUniqueViolation(error) {
+            // Backstop for the unique index on (chat, sender, client id).
+            let found = try await store.withConnection { connection in try await Self.find(new, on: connection, logger: logger) }
+            guard let found else { throw error }
+            return AppendResult(message: found, created: false)
+        }
+    }
+
+    static func find(_ new: NewMessage, on connection: PostgresConnection, logger: Logger) async throws -> Message? {
+        try await connection.rows(
+            """
+            SELECT \(unescaped: columns) FROM messaging.messages
+            WHERE chat_id = \(new.chatID) AND sender_id = \(new.senderID) AND client_msg_id = \(new.clientMsgID)
+            """, logger: logger
+        ).first.map(message(from:))
+    }
+
+    public func message(chatID: String, id: String) async throws -> Message? {
+        let logger = store.logger
+        return try await store.withConnection { connection in
+            try await connection.rows(
+                "SELECT \(unescaped: Self.columns) FROM messaging.messages WHERE chat_id = \(chatID) AND id = \(id)", logger: logger
+            ).first.map(Self.message(from:))
+        }
+    }
+
+    public func history(chatID: String, query: HistoryQuery) async throws -> MessagePage {
+        var conditions = ["chat_id = $1"]
+        var binds = PostgresBindings()
+        binds.append(chatID)
+        if let after = query.afterSeq {
+            binds.append(after)
+            conditions.append("seq > $\(binds.count)")
+        }
+        if let before = query.beforeSeq {
+            binds.append(before)
+            conditions.append("seq < $\(binds.count)")
+        }
+        // With after_seq the page starts right after it; otherwise it is the newest page below
+        // before_seq. Either way one extra row tells whether there is more in that direction.
+        let ascending = query.afterSeq != nil
+        binds.append(Int64(query.limit + 1))
+        let sql = "SELECT \(Self.columns) FROM messaging.messages WHERE \(conditions.joined(separator: " AND ")) "
+            + "ORDER BY seq \(ascending ? "ASC" : "DESC") LIMIT $\(binds.count)"
+        let statement = PostgresQuery(unsafeSQL: sql, binds: binds)
+        let logger = store.logger
+        var messages = try await store.withConnection { connection in
+            try await connection.rows(statement, logger: logger).map(Self.message(from:))
+        }
+        let hasMore = messages.count > query.limit
+        if hasMore { messages.removeLast() }
+        if !ascending { messages.reverse() }
+        return MessagePage(messages: messages, hasMore: hasMore)
+    }
+
+    public func edit(chatID: String, id: String, body: String, at: Timestamp) async throws -> Message? {
+        let logger = store.logger
+        return try await store.transaction { connection in
+            guard let row = try await connection.rows(
+                """
+                UPDATE messaging.messages SET body = \(body), edited_at = \(at.milliseconds)
+                WHERE chat_id = \(chatID) AND id = \(id) AND deleted_at IS NULL RETURNING \(unescaped: Self.columns)
+                """, logger: logger
+            ).first else { return nil }
+            let message = try Self.message(from: row)
+            try await PostgresOutbox.append(ChatEvent(kind: .messageUpdated, chatID: chatID, occurredAt: at, message: message),
+                                            on: connection, logger: logger)
+            return message
+        }
+    }
+
+    public func delete(chatID: String, id: String, at: Timestamp) async throws -> Message? {
+        let logger = store.logger
+        return try await store.transaction { connection in
+            if let row = try await connection.rows(
+                """
+                UPDATE messaging.messages SET body = NULL, deleted_at = \(at.milliseconds)
+                WHERE chat_id = \(chatID) AND id = \(id) AND deleted_at IS NULL RETURNING \(unescaped: Self.columns)
+                """, logger: logger
+            ).first {
+                let message = try Self.message(from: row)
+                try await PostgresOutbox.append(ChatEvent(kind: .messageDeleted, chatID: chatID, occurredAt: at, message: message),
+                                                on: connection, logger: logger)
+                return message
+            }
+            return try await connection.rows(
+                "SELECT \(unescaped: Self.columns) FROM messaging.messages WHERE chat_id = \(chatID) AND id = \(id)", logger: logger
+            ).first.map(Self.message(from:))
+        }
+    }
+
+    public func markRead(chatID: String, userID: String, seq: Int64, at: Timestamp) async throws -> Int64 {
+        let logger = store.logger
+        return try await store.transaction { connection in
+            let (stored, moved) = try await Self.advanceReadMarker(chatID: chatID, userID: userID, seq: seq, at: at,
+                                                                   on: connection, logger: logger)
+            if moved {
+                try await PostgresOutbox.append(
+                    ChatEvent(kind: .readUpdated, chatID: chatID, occurredAt: at, userID: userID, seq: stored),
+                    on: connection, logger: logger)
+            }
+            return stored
+        }
+    }
+
+    public func lastSeq(chatID: String) async throws -> Int64 {
+        let logger = store.logger
+        return try await store.withConnection { connection in
+            try await connection.rows(
+                "SELECT last_seq FROM messaging.chat_state WHERE chat_id = \(chatID)", logger: logger
+            ).first?.decode(Int64.self) ?? 0
+        }
+    }
+
+    public func summaries(chatIDs: [String], userID: String) async throws -> [String: ChatSummary] {
+        guard !chatIDs.isEmpty else { return [:] }
+        let logger = store.logger
+        return try await store.withConnection { connection in
+            var result: [String: ChatSummary] = [:]
+            for row in try await connection.rows(
+                """
+                SELECT s.chat_id, s.last_seq, s.last_activity_at,
+                    (SELECT count(*) FROM messaging.messages m
+                     WHERE m.chat_id = s.chat_id AND m.seq > COALESCE(r.seq, 0)
+                       AND m.sender_id <> \(userID) AND m.deleted_at IS NULL) AS unread
+                FROM messaging.chat_state s
+                LEFT JOIN messaging.read_markers r ON r.chat_id = s.chat_id AND r.user_id = \(userID)
+                WHERE s.chat_id = ANY(\(chatIDs))
+                """, logger: logger) {
+                let (chatID, lastSeq, activity, unread) = try row.decode((String, Int64, Int64, Int64).self)
+                result[chatID] = ChatSummary(lastSeq: lastSeq, unreadCount: unread, lastActivityAt: Timestamp(milliseconds: activity))
+            }
+            for row in try await connection.rows(
+                """
+                SELECT m.id, m.chat_id, m.seq, m.sender_id, m.body, m.client_msg_id, m.created_at, m.edited_at, m.deleted_at
+                FROM messaging.messages m JOIN messaging.chat_state s ON s.chat_id = m.chat_id AND m.seq = s.last_seq
+                WHERE s.chat_id = ANY(\(chatIDs))
+                """, logger: logger) {
+                let message = try Self.message(from: row)
+                result[message.chatID]?.lastMessage = message
+            }
+            return result
+        }
+    }
+
+    // MARK: - Helpers
+
+    /// Moves a read marker forward only, atomically; returns the stored marker and whether it
+    /// moved.
+    static func advanceReadMarker(
+        chatID: String, userID: String, seq: Int64, at: Timestamp, on connection: PostgresConnection, logger: Logger
+    ) async throws -> (Int64, Bool) {
+        if seq > 0, let moved = try await connection.rows(
+            """
+            INSERT INTO messaging.read_markers (chat_id, user_id, seq, updated_at) VALUES (\(chatID), \(userID), \(seq), \(at.milliseconds))
+            ON CONFLICT (chat_id, user_id) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at
+            WHERE messaging.read_markers.seq < excluded.seq
+            RETURNING seq
+            """, logger: logger
+        ).first {
+            return (try moved.decode(Int64.self), true)
+        }
+        let current = try await connection.rows(
+            "SELECT seq FROM messaging.read_markers WHERE chat_id = \(chatID) AND user_id = \(userID)", logger: logger
+        ).first?.decode(Int64.self)
+        return (current ?? 0, false)
+    }
+
+    static func message(from row: PostgresRow) throws -> Message {
+        let (id, chatID, seq, senderID, body, clientMsgID, createdAt, editedAt, deletedAt) =
+            try row.decode((String, String, Int64, String, String?, String, Int64, Int64?, Int64?).self)
+        let deleted = deletedAt != nil
+        return Message(
+            id: id, chatID: chatID, seq: seq, senderID: senderID, body: deleted ? nil : body,
+            clientMsgID: clientMsgID, createdAt: Timestamp(milliseconds: createdAt),
+            editedAt: editedAt.map(Timestamp.init(milliseconds:)), deleted: deleted)
+    }
+}

@@ -1,0 +1,227 @@
+import ChatterCore
+import Logging
+import NIOSSL
+import PostgresNIO
+import ServiceLifecycle
+import Synchronization
+
+/// The production store: a pooled `PostgresClient` and the schema the four repositories and
+/// the outbox live in (`auth`, `chat`, `messaging`, `outbox`).
+///
+/// It is a `Service`: `run()` runs the pool and the outbox listener until graceful shutdown.
+/// Every call leases a connection for at most `acquireTimeout`; while the database is
+/// unreachable calls fail with `ChatterError.unavailable` (503) instead of hanging.
+public final class PostgresStore: Service, Sendable {
+    public let configuration: PostgresConfiguration
+    let client: PostgresClient
+    let logger: Logger
+    /// Moves on every `NOTIFY` of the outbox channel (any process's commit that added outbox
+    /// rows) and whenever the listener (re)connects, so the relay wakes without polling.
+    let commits = ChangeNotifier()
+
+    /// The channel the append transactions notify and the listener listens on.
+    static let outboxChannel = "chatter_outbox"
+
+    public init(configuration: PostgresConfiguration, logger: Logger) {
+        let tls: PostgresClient.Configuration.TLS = switch configuration.tls.value {
+        case .disable: .disable
+        case .prefer: .prefer(.makeClientConfiguration())
+        case .require: .require(.makeClientConfiguration())
+        }
+        var config = PostgresClient.Configuration(
+            host: configuration.host, port: configuration.port, username: configuration.username,
+            password: configuration.password, database: configuration.database, tls: tls)
+        config.options.maximumConnections = configuration.maximumConnections
+        config.options.connectTimeout = configuration.connectTimeout
+        self.configuration = configuration
+        self.logger = logger
+        self.client = PostgresClient(configuration: config, backgroundLogger: logger)
+    }
+
+    /// Runs the connection pool and the outbox listener until graceful shutdown or cancellation.
+    public func run() async throws {
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.client.run() }
+            group.addTask { await cancelWhenGracefulShutdown { await self.listenForOutboxCommits() } }
+        }
+    }
+
+    /// Readiness: one round trip to the database.
+    public func ping() async throws {
+        try await withConnection { connection in
+            _ = try await connection.rows("SELECT 1", logger: self.logger)
+        }
+    }
+
+    /// Applies pending migrations (see `PostgresMigrations`). Safe to run from several processes
+    /// at once.
+    public func migrate() async throws {
+        try await withConnection { connection in
+            try await PostgresMigrations.apply(on: connection, logger: self.logger)
+        }
+    }
+
+    /// Versions recorded in `public.schema_migrations`, ascending.
+    public func appliedMigrations() async throws -> [Int] {
+        try await withConnection { connection in
+            try await connection.rows(
+                "SELECT version FROM public.schema_migrations ORDER BY version", logger: self.logger
+            ).map { try $0.decode(Int.self) }
+        }
+    }
+
+    // MARK: - Connections and transactions
+
+    /// Runs `body` in one transaction (`BEGIN` … `COMMIT`, `ROLLBACK` on any error) on one
+    /// leased connection. Errors come out mapped (`PostgresErrors.map`).
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        try await withConnection { connection in
+            _ = try await connection.rows("BEGIN", logger: self.logger)
+            do {
+                let value = try await body(connection)
+                _ = try await connection.rows("COMMIT", logger: self.logger)
+                return value
+            } catch {
+                do {
+                    _ = try await connection.rows("ROLLBACK", logger: self.logger)
+                } catch {
+                    self.logger.error("rollback failed", metadata: [LoggingKeys.errorDetail: "\(String(reflecting: error))"])
+                }
+                throw error
+            }
+        }
+    }
+
+    /// Leases a connection for `body`, waiting at most `acquireTimeout` for it; connection
+    /// failures become `ChatterError.unavailable`.
+    ///
+    /// Once a connection is leased `body` runs to its end: the timeout only bounds the wait, so
+    /// a transaction is never abandoned half way by it. The lease runs in a task of its own
+    /// that the caller does not wait for after a timeout: during an outage a cancelled lease
+    /// request was seen never to return (one run in several), and a call must fail, not hang.
+    ///
+    /// When the caller is cancelled while waiting, the call ends at once with
+    /// `CancellationError`; with `cancelBody` (the outbox listener) a running `body` is
+    /// cancelled too. A running transaction is never cancelled.
+    func withConnection<T: Sendable>(
+        cancelBody: Bool = false, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        let race = LeaseRace()
+        let timeout = configuration.acquireTimeout
+        let client = self.client
+        let outcomeBox = Mutex<ResumeOnce<T>?>(nil)
+        do {
+            return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+                let outcome = ResumeOnce(continuation)
+                outcomeBox.withLock { $0 = outcome }
+                let timer = Task {
+                    try? await Task.sleep(for: timeout)
+                    if race.claim(.timedOut) {
+                        race.cancelLease()
+                        outcome.resume(with: .failure(LeaseRace.TimedOut()))
+                    }
+                }
+                race.setLease(Task {
+                    do {
+                        let value = try await client.withConnection { connection in
+                            guard race.claim(.acquired) else { throw LeaseRace.TimedOut() }
+                            timer.cancel()
+                            return try await body(connection)
+                        }
+                        outcome.resume(with: .success(value))
+                    } catch {
+                        timer.cancel()
+                        if race.claim(.failed) || race.isAcquired { outcome.resume(with: .failure(error)) }
+                    }
+                })
+            }
+            } onCancel: {
+                if race.claim(.timedOut) {
+                    race.cancelLease()
+                    outcomeBox.withLock { $0 }?.resume(with: .failure(CancellationError()))
+                } else if cancelBody {
+                    race.cancelLease()
+                }
+            }
+        } catch {
+            throw PostgresErrors.map(error, logger: logger)
+        }
+    }
+
+    // MARK: - Outbox notifications
+
+    /// Holds one connection that `LISTEN`s on the outbox channel and moves `commits` on every
+    /// notification; reconnects after a second when the connection is lost.
+    private func listenForOutboxCommits() async {
+        while !Task.isCancelled {
+            do {
+                try await withConnection(cancelBody: true) { connection in
+                    try await connection.listen(on: Self.outboxChannel) { notifications in
+                        // Rows committed while nobody listened are found by the wake-up.
+                        self.commits.notify()
+                        for try await _ in notifications { self.commits.notify() }
+                    }
+                }
+            } catch {
+                if Task.isCancelled { return }
+                logger.debug("outbox listener lost its connection", metadata: [LoggingKeys.errorDetail: "\(error)"])
+            }
+            try? await Task.sleep(for: .seconds(1))
+        }
+    }
+}
+
+/// Decides, exactly once, whether a lease came in time, failed, or the wait timed out.
+final class LeaseRace: Sendable {
+    enum Outcome { case pending, acquired, failed, timedOut }
+    struct TimedOut: Error {}
+
+    private struct State {
+        var outcome = Outcome.pending
+        var lease: Task<Void, Never>?
+    }
+
+    private let state = Mutex(State())
+
+    /// True when `outcome` is the first one claimed.
+    func claim(_ outcome: Outcome) -> Bool {
+        state.withLock { state in
+            guard case .pending = state.outcome else { return false }
+            state.outcome = outcome
+            return true
+        }
+    }
+
+    var isAcquired: Bool { state.withLock { if case .acquired = $0.outcome { true } else { false } } }
+
+    func setLease(_ task: Task<Void, Never>) {
+        let cancel = state.withLock { state -> Bool in
+            state.lease = task
+            if case .timedOut = state.outcome { return true }
+            return false
+        }
+        if cancel { task.cancel() }
+    }
+
+    func cancelLease() {
+        state.withLock { $0.lease }?.cancel()
+    }
+}
+
+/// Resumes a continuation at most once.
+final class ResumeOnce<T: Sendable>: Sendable {
+    private let continuation: Mutex<CheckedContinuation<T, any Error>?>
+
+    init(_ continuation: CheckedContinuation<T, any Error>) {
+        self.continuation = Mutex(continuation)
+    }
+
+    func resume(with result: Result<T, any Error>) {
+        let continuation = self.continuation.withLock { value -> CheckedContinuation<T, any Error>? in
+            defer { value = nil }
+            return value
+        }
+        continuation?.resume(with: result)
+    }
+}
