@@ -62,10 +62,12 @@ struct RateLimiterBackend: Sendable, CustomTestStringConvertible {
     @Test(arguments: RateLimiterBackend.all)
     func tokensComeBackOverTime(_ backend: RateLimiterBackend) async throws {
         try await backend.run { limiter, _ in
-            let rule = RateLimitRule(capacity: 1, refillPerSecond: 20)  // one token every 50 ms
+            // One token every 2 s: slow enough that the refusal holds on a loaded machine.
+            let rule = RateLimitRule(capacity: 1, refillPerSecond: 0.5)
             #expect(try await limiter.take(key: "refill", rule: rule).allowed)
-            #expect(try await !limiter.take(key: "refill", rule: rule).allowed)
-            try await Task.sleep(for: .milliseconds(300))
+            let refused = try await limiter.take(key: "refill", rule: rule)
+            #expect(!refused.allowed)
+            try await Task.sleep(for: .milliseconds(Int(refused.retryAfterMilliseconds) + 100))
             #expect(try await limiter.take(key: "refill", rule: rule).allowed)
         }
     }
