@@ -89,8 +89,8 @@ final class FrameWriter: Sendable {
 
     fileprivate func flush() {
         let (frames, waiters) = state.withLock { state -> ([ByteBuffer], [CheckedContinuation<Void, Never>]) in
-            let frames = state.pending
-            state.pending.removeAll(keepingCapacity: frames.count <= 16)
+            var frames: [ByteBuffer] = []
+            swap(&frames, &state.pending)  // no copy of the queued frames
             state.inFlight += frames.count
             state.flushScheduled = false
             defer { state.drainWaiters.removeAll() }

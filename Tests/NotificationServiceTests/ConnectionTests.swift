@@ -28,20 +28,44 @@ import Testing
 /// Stands in for the socket: runs on the caller's thread and records what was written. While
 /// `stalled`, nothing is taken by the "kernel", like a client that stopped reading.
 final class RecordingOutput: FrameOutput {
-    private let state = Mutex<(frames: [String], stalled: Bool, performed: Int)>(([], false, 0))
+    private struct State {
+        var frames: [String] = []
+        var stalled = false
+        var performed = 0
+        var deferred: [@Sendable () -> Void]?
+    }
+
+    private let state = Mutex(State())
     let thread: ObjectIdentifier?
 
-    init(stalled: Bool = false, thread: ObjectIdentifier? = nil) {
+    /// `deferred`: work handed to the "event loop" waits for `runDeferred`.
+    init(stalled: Bool = false, thread: ObjectIdentifier? = nil, deferred: Bool = false) {
         self.thread = thread
-        state.withLock { $0.stalled = stalled }
+        state.withLock {
+            $0.stalled = stalled
+            $0.deferred = deferred ? [] : nil
+        }
     }
 
     var frames: [String] { state.withLock { $0.frames } }
     var performed: Int { state.withLock { $0.performed } }
 
     func perform(_ body: @escaping @Sendable () -> Void) {
-        state.withLock { $0.performed += 1 }
-        body()
+        let runNow = state.withLock { state -> Bool in
+            state.performed += 1
+            guard state.deferred != nil else { return true }
+            state.deferred!.append(body)
+            return false
+        }
+        if runNow { body() }
+    }
+
+    func runDeferred() {
+        let bodies = state.withLock { state -> [@Sendable () -> Void] in
+            defer { state.deferred = [] }
+            return state.deferred ?? []
+        }
+        for body in bodies { body() }
     }
 
     func write(_ frames: [ByteBuffer], done: @escaping @Sendable () -> Void) {
@@ -127,11 +151,21 @@ extension Connection {
         #expect(connection.writer.backlog == 0)
     }
 
-    @Test func drainedWaitsForQueuedFramesOnly() async {
-        let (connection, output) = connection()
+    @Test func drainedWaitsUntilQueuedFramesAreWritten() async {
+        let output = RecordingOutput(deferred: true)  // the "event loop" runs only when told
+        let connection = Connection(userID: "u", sessionID: "s", queueCapacity: 10, output: output)
         connection.send("a")
         connection.requestClose(code: 1001, reason: "going away", dropPending: false)
-        await connection.writer.drained()
+        let returned = Atomic(false)
+        let drained = Task {
+            await connection.writer.drained()
+            returned.store(true, ordering: .sequentiallyConsistent)
+        }
+        try? await Task.sleep(for: .milliseconds(50))
+        let returnedEarly = returned.load(ordering: .sequentiallyConsistent)
+        #expect(!returnedEarly, "the frame is not written yet: drained() must wait")
+        output.runDeferred()
+        await drained.value
         #expect(output.frames == ["a"])
     }
 

@@ -110,12 +110,22 @@ public protocol OutboxReader: Sendable {
 
 extension OutboxReader {
     public func relayNext(limit: Int, to log: any EventLog) async throws -> Int {
+        try await relayNextInSteps(limit: limit, to: log)
+    }
+
+    public func relay(_ entries: [OutboxEntry], to log: any EventLog) async throws {
+        try await publishThenMark(entries, to: log)
+    }
+
+    /// The default `relayNext`, for implementations that only sometimes do better.
+    public func relayNextInSteps(limit: Int, to log: any EventLog) async throws -> Int {
         let batch = try await unpublished(limit: limit)
         if !batch.isEmpty { try await relay(batch, to: log) }
         return batch.count
     }
 
-    public func relay(_ entries: [OutboxEntry], to log: any EventLog) async throws {
+    /// The default `relay`: publish, then mark (a crash in between republishes the batch).
+    public func publishThenMark(_ entries: [OutboxEntry], to log: any EventLog) async throws {
         try await log.publish(entries.map(\.outgoing))
         try await markPublished(ids: entries.map(\.id), at: .now())
     }

@@ -8,11 +8,6 @@ public struct RateLimitRule: Sendable, Hashable {
         self.capacity = max(1, capacity)
         self.refillPerSecond = max(0.000_001, refillPerSecond)
     }
-
-    /// `count` requests per `seconds`, in a burst or spread out.
-    public static func perWindow(_ count: Int, seconds: Double) -> RateLimitRule {
-        RateLimitRule(capacity: count, refillPerSecond: Double(count) / max(0.001, seconds))
-    }
 }
 
 /// The outcome of one `take`, with what the `RateLimit-*` and `Retry-After` headers need.

@@ -41,22 +41,23 @@ public struct SQLiteOutboxReader: OutboxReader {
     }
 
     /// With the embedded log in the same file, reading the rows, appending them and marking
-    /// them is one step on the writer: one hand-off instead of three.
+    /// them is one step on the writer: one hand-off instead of three. Not durable on its own:
+    /// after a power cut the rows are simply unpublished again.
     public func relayNext(limit: Int, to log: any EventLog) async throws -> Int {
-        guard let local = log as? SQLiteEventLog, local.store === store else {
-            let batch = try await unpublished(limit: limit)
-            if !batch.isEmpty { try await relay(batch, to: log) }
-            return batch.count
-        }
+        guard let local = localLog(log) else { return try await relayNextInSteps(limit: limit, to: log) }
         let records = try await store.write(durable: false) { connection in
-            let entries = try Self.unpublished(limit: limit, on: connection)
-            guard let last = entries.last?.id else { return [EventRecord]() }
-            let records = try local.append(entries.map(\.outgoing), on: connection)
-            try Self.advanceCursor(to: last, on: connection)
-            return records
+            try Self.publish(try Self.unpublished(limit: limit, on: connection), to: local, on: connection)
         }
         if !records.isEmpty { local.didCommit(records) }
         return records.count
+    }
+
+    /// With the embedded log in the same file, the records and the published mark commit
+    /// together: no republished batch after a crash.
+    public func relay(_ entries: [OutboxEntry], to log: any EventLog) async throws {
+        guard let local = localLog(log) else { return try await publishThenMark(entries, to: log) }
+        let records = try await store.write(durable: false) { connection in try Self.publish(entries, to: local, on: connection) }
+        if !records.isEmpty { local.didCommit(records) }
     }
 
     /// Publishes outbox rows to `log` inside the very transaction that wrote them (the store's
@@ -65,14 +66,27 @@ public struct SQLiteOutboxReader: OutboxReader {
     /// a relay round trip. The `OutboxRelay` service still runs and publishes whatever this
     /// step did not (rows beyond `limit`, or a failed step).
     public func publishInline(to log: SQLiteEventLog, limit: Int = 1000) {
-        guard log.store === store else { return }
+        guard localLog(log) != nil else { return }
         store.setBeforeCommitStep { connection in
             let entries = try Self.unpublished(limit: limit, on: connection)
-            guard let last = entries.last?.id else { return .init(afterCommit: {}, drained: true) }
-            let records = try log.append(entries.map(\.outgoing), on: connection)
-            try Self.advanceCursor(to: last, on: connection)
-            return .init(afterCommit: { log.didCommit(records) }, drained: entries.count < limit)
+            let records = try Self.publish(entries, to: log, on: connection)
+            return .init(afterCommit: { if !records.isEmpty { log.didCommit(records) } }, drained: entries.count < limit)
         }
+    }
+
+    /// `log` when it is the embedded log in this store's file.
+    private func localLog(_ log: any EventLog) -> SQLiteEventLog? {
+        guard let local = log as? SQLiteEventLog, local.store === store else { return nil }
+        return local
+    }
+
+    /// Appends `entries` to the local log and moves the cursor past them, in the caller's
+    /// transaction; the caller hands the records to `didCommit` after the commit.
+    private static func publish(_ entries: [OutboxEntry], to log: SQLiteEventLog, on connection: SQLConnection) throws -> [EventRecord] {
+        guard let last = entries.map(\.id).max() else { return [] }
+        let records = try log.append(entries.map(\.outgoing), on: connection)
+        try advanceCursor(to: last, on: connection)
+        return records
     }
 
     public func markPublished(ids: [Int64], at: Timestamp) async throws {
@@ -84,24 +98,6 @@ public struct SQLiteOutboxReader: OutboxReader {
     /// so everything up to `last` is published; the cursor never moves back.
     static func advanceCursor(to last: Int64, on connection: SQLConnection) throws {
         try connection.execute("UPDATE outbox_relay SET last_id = max(last_id, ?) WHERE id = 1", [.int(last)])
-    }
-
-    /// With the embedded log in the same file, the records and the published mark commit
-    /// together: no republished batch after a crash.
-    public func relay(_ entries: [OutboxEntry], to log: any EventLog) async throws {
-        guard let local = log as? SQLiteEventLog, local.store === store else {
-            try await log.publish(entries.map(\.outgoing))
-            try await markPublished(ids: entries.map(\.id), at: .now())
-            return
-        }
-        guard let last = entries.map(\.id).max() else { return }
-        // Not durable on its own: after a power cut the rows are simply unpublished again.
-        let records = try await store.write(durable: false) { connection in
-            let records = try local.append(entries.map(\.outgoing), on: connection)
-            try Self.advanceCursor(to: last, on: connection)
-            return records
-        }
-        local.didCommit(records)
     }
 
     public var generation: UInt64 { store.commits.generation }

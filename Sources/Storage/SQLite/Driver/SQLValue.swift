@@ -101,9 +101,4 @@ struct SQLiteFailure: Error, CustomStringConvertible {
     var description: String {
         "SQLite error \(code): \(message)" + (sql.map { " in \($0.prefix(120))" } ?? "")
     }
-
-    /// SQLITE_BUSY / SQLITE_LOCKED (and their extended codes): another connection holds the lock.
-    var isBusy: Bool { code & 0xff == 5 || code & 0xff == 6 }
-    /// SQLITE_CONSTRAINT and its extended codes.
-    var isConstraintViolation: Bool { code & 0xff == 19 }
 }
