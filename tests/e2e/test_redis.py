@@ -10,8 +10,12 @@ import shutil
 import subprocess
 import time
 
+import json
+import struct
+
 import pytest
 import requests
+import websocket
 
 from conftest import free_port
 
@@ -82,6 +86,15 @@ def test_revocation_lives_in_redis_and_an_outage_is_a_503_that_heals(launch, red
     assert not_ready.status_code == 503 and not_ready.json()["checks"]["redis"] == "unavailable", not_ready.text
     # Work that needs no token goes on.
     assert server.get("/healthz").status_code == 200
+    # A socket whose token cannot be checked is told to come back later (1013), not to log in again.
+    ws_url = server.base_url.replace("http://", "ws://") + "/v1/ws"
+    by_header = websocket.create_connection(ws_url, header=[f"Authorization: Bearer {token}"], timeout=10)
+    by_frame = websocket.create_connection(ws_url, timeout=10)
+    by_frame.send(json.dumps({"type": "auth", "token": token}))
+    for ws in (by_header, by_frame):
+        opcode, frame = ws.recv_data_frame(control_frame=True)
+        assert opcode == websocket.ABNF.OPCODE_CLOSE
+        assert struct.unpack("!H", frame.data[:2])[0] == 1013
 
     # Back on the same port: the server recovers by itself; the revoked session stays revoked
     # (restored from the session store into the fresh Redis).
