@@ -44,7 +44,8 @@ public final class PostgresStore: Service, Sendable {
         self.listenerTLS = configuration.tls
     }
 
-    /// The outbox listener's own connection: outside the pool (see `listenForOutboxCommits`).
+    /// Connections outside the pool: the outbox listener's (see `listenForOutboxCommits`) and
+    /// the migrator's.
     let listenerConfiguration: PostgresConnection.Configuration
     let listenerTLS: PostgresConfiguration.TLSMode
 
@@ -69,6 +70,40 @@ public final class PostgresStore: Service, Sendable {
         try await withConnection { connection in
             try await PostgresMigrations.apply(on: connection, logger: self.logger)
         }
+    }
+
+    /// Applies pending migrations over a connection of its own, before `run()` has started the
+    /// pool: a server migrates before it serves, and `chatter migrate` never starts the pool.
+    /// Fails with `ChatterError.unavailable` when the database cannot be reached.
+    public func migrateBeforeRunning() async throws -> [Int] {
+        do {
+            let connection = try await PostgresConnection.connect(
+                configuration: try directConfiguration(), id: 0, logger: logger)
+            let result: Result<[Int], any Error>
+            do {
+                try await PostgresMigrations.apply(on: connection, logger: logger)
+                result = .success(try await connection.rows(
+                    "SELECT version FROM public.schema_migrations ORDER BY version", logger: logger
+                ).map { try $0.decode(Int.self) })
+            } catch {
+                result = .failure(error)
+            }
+            try? await connection.close()
+            return try result.get()
+        } catch {
+            throw PostgresErrors.map(error, logger: logger)
+        }
+    }
+
+    /// The settings for a connection outside the pool, TLS included.
+    private func directConfiguration() throws -> PostgresConnection.Configuration {
+        var configuration = listenerConfiguration
+        switch listenerTLS.value {
+        case .disable: break
+        case .prefer: configuration.tls = .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
+        case .require: configuration.tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+        }
+        return configuration
     }
 
     /// Versions recorded in `public.schema_migrations`, ascending.
@@ -193,13 +228,7 @@ public final class PostgresStore: Service, Sendable {
         while !Task.isCancelled {
             attempt += 1
             do {
-                var configuration = listenerConfiguration
-                switch listenerTLS.value {
-                case .disable: break
-                case .prefer: configuration.tls = .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
-                case .require: configuration.tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
-                }
-                let connection = try await PostgresConnection.connect(configuration: configuration, id: attempt, logger: logger)
+                let connection = try await PostgresConnection.connect(configuration: try directConfiguration(), id: attempt, logger: logger)
                 let listened: Result<Void, any Error>
                 do {
                     try await withTaskCancellationHandler {
