@@ -162,6 +162,8 @@ let package = Package(
                 "ChatterCore", "ChatterHTTP", "AuthService", "ChatService", "MessagingService",
                 "NotificationService", "EventRelay", "SQLiteStorage", "PostgresStorage", "Secrets", "RedisCache", "RedisClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),

@@ -40,6 +40,10 @@ public func buildServer(
 
     let router = Router(context: ChatterRequestContext.self)
     router.add(middleware: RequestIDMiddleware(maxBodyBytes: configuration.maxBodyBytes))
+    let addresses = ClientAddressResolver(trustedProxies: Set(configuration.trustedProxies))
+    router.add(middleware: RateLimitMiddleware(
+        phase: .edge, policies: components.rateLimits, limiter: components.limiter, addresses: addresses))
+    AdminRoutes(adminToken: configuration.adminToken, policies: components.rateLimits).addRoutes(to: router)
     OperationsRoutes(
         checks: components.readinessChecks, openAPIDocument: try OperationsRoutes.loadDocument("openapi"),
         asyncAPIDocument: try OperationsRoutes.loadDocument("asyncapi")
@@ -47,7 +51,10 @@ public func buildServer(
     let authRoutes = AuthRoutes(service: components.auth)
     authRoutes.addPublicRoutes(to: router)
 
-    let authenticated = router.group().add(middleware: AuthenticationMiddleware(authenticator: components.auth))
+    let authenticated = router.group()
+        .add(middleware: AuthenticationMiddleware(authenticator: components.auth))
+        .add(middleware: RateLimitMiddleware(
+            phase: .authenticated, policies: components.rateLimits, limiter: components.limiter, addresses: addresses))
     authRoutes.addAuthenticatedRoutes(to: authenticated)
     ChatRoutes(service: components.chats).addRoutes(to: authenticated)
     MessageRoutes(service: components.messaging).addRoutes(to: authenticated)
@@ -79,6 +86,8 @@ struct ChatterComponents {
     /// Clients of external dependencies (Redis), started before the roles that use them.
     var dependencyServices: [any Service]
     var readinessChecks: [ReadinessCheck]
+    var rateLimits: RateLimitPolicyStore
+    var limiter: any RateLimiter
 
     static func make(configuration: ChatterConfiguration, logger: Logger) async throws -> ChatterComponents {
         let storage = try await StorageBackend.open(configuration: configuration, logger: logger)
@@ -123,6 +132,15 @@ struct ChatterComponents {
             } else {
                 try await auth.restoreRevocations(logger: logger)
             }
+            let policy = try configuration.rateLimitsFile.map { try RateLimitPolicy.load(path: $0) } ?? .defaults
+            let rateLimits = RateLimitPolicyStore(initial: policy, redis: redis, logger: logger)
+            let limiter: any RateLimiter
+            if let redis {
+                limiter = RedisRateLimiter(redis: redis)
+                dependencyServices.append(RateLimitPolicySync(store: rateLimits, redis: redis, logger: logger))
+            } else {
+                limiter = InMemoryRateLimiter()
+            }
             let membershipCache = MembershipCache()
             let messaging = MessagingService(
                 messages: messageRepository, membership: ChatMembershipLookup(chats: chatRepository, cache: membershipCache))
@@ -137,7 +155,8 @@ struct ChatterComponents {
                 notifications: NotificationService(
                     configuration: notificationConfiguration(configuration), authenticator: auth, messaging: messaging,
                     chats: ChatMembersDirectory(chats: chatRepository), revocations: revocations, log: eventLog, logger: logger),
-                dependencyServices: dependencyServices, readinessChecks: readinessChecks)
+                dependencyServices: dependencyServices, readinessChecks: readinessChecks,
+                rateLimits: rateLimits, limiter: limiter)
         } catch {
             await storage.close()
             throw error

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Settings for one Chatter process. Every field has a default that suits a laptop and an
 /// environment variable (named in its doc comment) that overrides it; command-line flags
 /// override both.
@@ -45,6 +47,16 @@ public struct ChatterConfiguration: Sendable {
     /// `postgres://user:pass@host:port/db[?sslmode=…&pool_size=…&acquire_timeout_ms=…]`.
     /// `CHATTER_DATABASE_URL`; unset (the default) keeps everything in `dataDirectory`.
     public var databaseURL: String?
+    /// The rate-limit rules to start with (JSON, see `docs/rate-limits.md`).
+    /// `CHATTER_RATE_LIMITS_FILE`; unset (the default) uses the built-in rules.
+    public var rateLimitsFile: String?
+    /// The bearer token that opens the admin API (`/admin/v1/...`). `CHATTER_ADMIN_TOKEN`;
+    /// unset (the default) leaves the admin API closed (403). In production it comes from the
+    /// secret store, never from a file in the repository.
+    public var adminToken: String?
+    /// Peers whose `X-Real-IP`/`X-Forwarded-For` name the client (the ingress), as a comma
+    /// list of addresses. `CHATTER_TRUSTED_PROXIES`; empty by default: the peer address counts.
+    public var trustedProxies: [String] = []
     /// Log level (`trace` … `critical`). `CHATTER_LOG_LEVEL`, default `info`.
     public var logLevel: String = "info"
 
@@ -81,6 +93,16 @@ public struct ChatterConfiguration: Sendable {
         string("CHATTER_LOG_LEVEL", &logLevel)
         if let url = environment["CHATTER_REDIS_URL"], !url.isEmpty { redisURL = url }
         if let url = environment["CHATTER_DATABASE_URL"], !url.isEmpty { databaseURL = url }
+        if let path = environment["CHATTER_RATE_LIMITS_FILE"], !path.isEmpty { rateLimitsFile = path }
+        if let token = environment["CHATTER_ADMIN_TOKEN"], !token.isEmpty {
+            guard token.utf8.count >= 16 else {
+                throw ConfigurationError(variable: "CHATTER_ADMIN_TOKEN", value: "(hidden)", expected: "at least 16 characters")
+            }
+            adminToken = token
+        }
+        if let proxies = environment["CHATTER_TRUSTED_PROXIES"] {
+            trustedProxies = proxies.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
         guard port <= 65535 else {
             throw ConfigurationError(variable: "CHATTER_PORT", value: String(port), expected: "a port from 0 to 65535")
         }

@@ -13,4 +13,5 @@ public enum LoggingKeys {
     public static let durationMs = "duration_ms"
     public static let migration = "db.migration"
     public static let dataDirectory = "data_dir"
+    public static let rateLimitRule = "rate_limit.rule"
 }
