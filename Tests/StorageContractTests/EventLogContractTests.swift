@@ -46,7 +46,7 @@ func withEventLog(_ backend: EventLogBackend, _ body: EventLogBackend.Body) asyn
     try await backend.with(body)
 }
 
-@Suite struct EventLogContract {
+@Suite(.timeLimit(.minutes(1))) struct EventLogContract {
     func events(_ keys: [String], topic: String = "t") -> [OutgoingEvent] {
         keys.enumerated().map { OutgoingEvent(topic: topic, key: $1, payload: "\($1)#\($0)", headers: ["traceparent": "00-\($0)"]) }
     }

@@ -5,7 +5,7 @@ import Testing
 
 /// The Kafka adapter under the mock cluster's fault injection: whatever `publish` acknowledged
 /// is read back exactly once, in publish order per key.
-@Suite struct KafkaFaultTests {
+@Suite(.timeLimit(.minutes(1))) struct KafkaFaultTests {
     static let topic = "faults"
     /// Enough keys that every broker leads a partition some of them land in.
     static let keys = (0..<16).map { "chat-\($0)" }
@@ -79,6 +79,21 @@ import Testing
                 acknowledged += round(number)
             }
             try await expectExactlyOnceInOrder(log, acknowledged: acknowledged)
+        }
+    }
+
+    @Test func aRecordTheBrokerRefusesFailsItsPublish() async throws {
+        try await withKafkaTestCluster(topics: [Self.topic]) { cluster in
+            let log = try cluster.startLog()
+            let refused = [OutgoingEvent(topic: Self.topic, key: "chat-0", payload: "refused")]
+            cluster.mock.failProduceRequests(with: [.messageTooLarge])
+            let error = await #expect(throws: KafkaEventLogError.self) { try await log.publish(refused) }
+            #expect(error?.code == .delivery)
+            // The producer carries on.
+            let accepted = [OutgoingEvent(topic: Self.topic, key: "chat-0", payload: "accepted")]
+            try await log.publish(accepted)
+            let subscription = try await log.subscribe(topic: Self.topic, group: "g", start: .earliest)
+            #expect(try await subscription.next(maxRecords: 10).map(\.payload) == ["accepted"])
         }
     }
 

@@ -46,6 +46,8 @@ public final class KafkaMockCluster: Sendable {
         public static let notLeaderForPartition = InjectedError(code: 6)
         public static let requestTimedOut = InjectedError(code: 7)
         public static let notEnoughReplicas = InjectedError(code: 19)
+        /// Not retriable (MESSAGE_TOO_LARGE): the records of the request fail.
+        public static let messageTooLarge = InjectedError(code: 10)
     }
 }
 #endif
