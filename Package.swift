@@ -251,6 +251,15 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Unit tests of the Kafka adapter's parts (empty without the Kafka trait).
+        .testTarget(
+            name: "KafkaEventLogTests",
+            dependencies: [
+                "ChatterCore",
+                .target(name: "KafkaEventLog", condition: .when(traits: ["Kafka"])),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "LoadGeneratorTests",
             dependencies: ["LoadGenerator"],
