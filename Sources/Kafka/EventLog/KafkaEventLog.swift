@@ -65,6 +65,10 @@ public final class KafkaEventLog: EventLog, Service {
         return KafkaEventSubscription(consumer: consumer, topic: topic, timeout: timeout)
     }
 
+    /// Records handed to librdkafka whose acknowledgement (or failure) has not come back yet:
+    /// a gauge for metrics, and how tests know a publish is in flight.
+    public var pendingRecords: Int { producer.pendingRecords }
+
     /// Throws unless a broker answers a metadata request within the request timeout: for
     /// readiness checks.
     public func ping() async throws {

@@ -79,6 +79,9 @@ final class RDKafkaProducer: Sendable {
         }
     }
 
+    /// Records (and other requests) in librdkafka's queues; does not block.
+    var pendingRecords: Int { Int(rd_kafka_outq_len(handle.pointer)) }
+
     /// Serves delivery reports (and logs) for up to `timeout`. Blocks: call on `handle.queue`.
     func poll(timeout: Duration) {
         _ = rd_kafka_poll(handle.pointer, timeout.kafkaMilliseconds)
