@@ -8,14 +8,12 @@ import Synchronization
 final class KafkaEventSubscription: EventSubscription {
     let consumer: RDKafkaConsumer
     let topic: String
-    let timeout: Duration
     /// The highest next-offset committed per partition: a commit never moves one backwards.
     private let committed = Mutex<[Int: Int64]>([:])
 
-    init(consumer: RDKafkaConsumer, topic: String, timeout: Duration) {
+    init(consumer: RDKafkaConsumer, topic: String) {
         self.consumer = consumer
         self.topic = topic
-        self.timeout = timeout
     }
 
     func next(maxRecords: Int) async throws -> [EventRecord] {
