@@ -184,7 +184,7 @@ let package = Package(
             name: "Gateway",
             dependencies: [
                 "ChatterCore", "ChatterHTTP", "AuthService", "ChatService", "MessagingService",
-                "NotificationService", "EventRelay", "SQLiteStorage", "Secrets", "RedisCache", "RedisClient",
+                "NotificationService", "EventRelay", "SQLiteStorage", "PostgresStorage", "Secrets", "RedisCache", "RedisClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -211,7 +211,7 @@ let package = Package(
         .executableTarget(
             name: "chatter",
             dependencies: [
-                "Gateway", "ChatterCore", "SQLiteStorage", "LoadGenerator",
+                "Gateway", "ChatterCore", "SQLiteStorage", "PostgresStorage", "LoadGenerator",
                 .target(name: "KafkaEventLog", condition: .when(traits: ["Kafka"])),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -58,18 +58,18 @@ public func buildServer(
         router: router,
         server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(ws: .init(maxFrameSize: 64 * 1024, autoPing: .disabled))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "chatter"),
-        // Shut down in reverse: the server drains first, the store closes last.
-        services: [components.store] + components.dependencyServices
-            + [components.hasher, SQLiteRetention(store: components.store, logger: logger), components.relay]
-            + components.notifications.services,
+        // Shut down in reverse: the server drains first, the stores close last.
+        services: components.storageServices + components.dependencyServices
+            + [components.hasher, components.relay] + components.notifications.services,
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger)
     return (application, { await notifications.closeAllGoingAway() })
 }
 
-/// The roles wired to the embedded adapters. Built once per process.
+/// The roles wired to their adapters. Built once per process.
 struct ChatterComponents {
-    var store: SQLiteStore
+    /// The stores and their upkeep (see `StorageBackend`).
+    var storageServices: [any Service]
     var hasher: PasswordHasher
     var auth: AuthService
     var chats: ChatService
@@ -81,7 +81,7 @@ struct ChatterComponents {
     var readinessChecks: [ReadinessCheck]
 
     static func make(configuration: ChatterConfiguration, logger: Logger) async throws -> ChatterComponents {
-        let store = try await openStore(configuration: configuration, logger: logger)
+        let storage = try await StorageBackend.open(configuration: configuration, logger: logger)
         do {
             let keys = try await FileSigningKeyStore(directory: configuration.dataDirectory).loadOrCreateKeys()
             let tokens = try AccessTokens(
@@ -89,38 +89,47 @@ struct ChatterComponents {
                 lifetimeSeconds: configuration.accessTokenTTL)
             let hasher = PasswordHasher(
                 cost: configuration.bcryptCost, threads: configuration.passwordHashThreads, queueLimit: configuration.passwordHashQueueLimit)
-            let users = SQLiteUserRepository(store: store)
-            let chatRepository = SQLiteChatRepository(store: store)
-            let messageRepository = SQLiteMessageRepository(store: store)
+            let users = storage.users
+            let chatRepository = storage.chats
+            let messageRepository = storage.messages
             var dependencyServices: [any Service] = []
-            var readinessChecks = [ReadinessCheck(name: "database") { try await store.ping() }]
+            var readinessChecks = storage.readinessChecks
             let revocations: any RevocationList
             var redis: RedisClient?
+            var gate: GatedRevocationList?
             if let url = configuration.redisURL {
                 let client = try RedisClient(configuration: try RedisConfiguration(url: url), logger: logger)
                 redis = client
                 revocations = RedisRevocationList(redis: client)
                 readinessChecks.append(ReadinessCheck(name: "redis") { _ = try await client.send(["PING"]) })
-            } else {
+            } else if storage.usableBeforeRunning {
                 revocations = InMemoryRevocationList()
+            } else {
+                let gated = GatedRevocationList(InMemoryRevocationList())
+                gate = gated
+                revocations = gated
+                readinessChecks.append(ReadinessCheck(name: "revocations") {
+                    guard gated.isOpen else { throw ChatterError.unavailable("revocations", detail: "still restoring") }
+                })
             }
             let auth = AuthService(
-                users: users, sessions: SQLiteSessionRepository(store: store), tokens: tokens, hasher: hasher,
+                users: users, sessions: storage.sessions, tokens: tokens, hasher: hasher,
                 revocations: revocations, refreshTokenTTL: configuration.refreshTokenTTL)
             if let redis {
                 // Redis is reached once its client runs; the restorer fills it then, and again if it loses data.
                 dependencyServices += [redis, RevocationRestore(auth: auth, redis: redis, logger: logger, deployment: keys.last?.keyID ?? "default")]
+            } else if let gate {
+                dependencyServices.append(GatedRevocationRestore(auth: auth, gate: gate, logger: logger))
             } else {
                 try await auth.restoreRevocations(logger: logger)
             }
             let membershipCache = MembershipCache()
             let messaging = MessagingService(
                 messages: messageRepository, membership: ChatMembershipLookup(chats: chatRepository, cache: membershipCache))
-            let eventLog = SQLiteEventLog(store: store)
-            let outbox = SQLiteOutboxReader(store: store)
-            outbox.publishInline(to: eventLog)
+            let eventLog = storage.eventLog
+            let outbox = storage.outbox
             return ChatterComponents(
-                store: store, hasher: hasher, auth: auth,
+                storageServices: storage.services, hasher: hasher, auth: auth,
                 chats: ChatService(chats: chatRepository, summaries: MessagingSummaryLookup(messages: messageRepository),
                                    users: AuthUserLookup(users: users), membershipCache: membershipCache),
                 messaging: messaging,
@@ -130,7 +139,7 @@ struct ChatterComponents {
                     chats: ChatMembersDirectory(chats: chatRepository), revocations: revocations, log: eventLog, logger: logger),
                 dependencyServices: dependencyServices, readinessChecks: readinessChecks)
         } catch {
-            await store.close()
+            await storage.close()
             throw error
         }
     }

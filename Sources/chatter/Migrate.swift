@@ -1,9 +1,13 @@
 import ArgumentParser
 import ChatterCore
 import Gateway
+import Logging
+import PostgresStorage
 import SQLiteStorage
 
-/// Applies pending schema migrations to the embedded store and exits.
+/// Applies pending schema migrations and exits: to PostgreSQL when `CHATTER_DATABASE_URL` is
+/// set (the server does the same at start; running it first lets a deployment migrate once,
+/// before rolling out new instances), and always to the embedded store in the data directory.
 struct Migrate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Apply database migrations and exit.")
 
@@ -16,5 +20,10 @@ struct Migrate: AsyncParsableCommand {
         let versions = try await store.appliedMigrations()
         await store.close()
         print("schema at version \(versions.last ?? 0) (\(versions.count) migrations applied) in \(store.path)")
+        if let url = configuration.databaseURL {
+            let postgres = PostgresStore(configuration: try PostgresConfiguration(url: url), logger: logger)
+            let versions = try await postgres.migrateBeforeRunning()
+            print("schema at version \(versions.last ?? 0) (\(versions.count) migrations applied) in PostgreSQL database \(postgres.configuration.database)")
+        }
     }
 }

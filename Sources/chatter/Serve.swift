@@ -8,7 +8,7 @@ import UnixSignals
 
 /// Runs every role in one process on the embedded store.
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the Chatter server (all roles, embedded store).")
+    static let configuration = CommandConfiguration(abstract: "Run the Chatter server (all roles; embedded store, or PostgreSQL with CHATTER_DATABASE_URL).")
 
     @OptionGroup var common: CommonOptions
 

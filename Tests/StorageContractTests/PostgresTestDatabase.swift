@@ -11,10 +11,9 @@ import Testing
 struct PostgresTestDatabase: Sendable {
     static let urlKey = "CHATTER_TEST_DATABASE_URL"
     static var url: String? { ProcessInfo.processInfo.environment[urlKey].flatMap { $0.isEmpty ? nil : $0 } }
-    /// `CHATTER_REQUIRE_POSTGRES=1`: a missing server fails the tests instead of skipping them.
-    /// Separate from the other services: the PostgreSQL tests are out of the default run until
-    /// an intermittent connection-pool hang is fixed (see docs/postgres.md).
-    static var required: Bool { ProcessInfo.processInfo.environment["CHATTER_REQUIRE_POSTGRES"] == "1" }
+    /// `CHATTER_REQUIRE_SERVICES=1` (the test script): a missing server fails the tests instead
+    /// of skipping them.
+    static var required: Bool { ProcessInfo.processInfo.environment["CHATTER_REQUIRE_SERVICES"] == "1" }
     /// Whether PostgreSQL tests run: a URL is set, or services are required (then a missing
     /// URL fails them instead of skipping).
     static var enabled: Bool { url != nil || required }

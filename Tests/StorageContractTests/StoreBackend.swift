@@ -44,7 +44,7 @@ struct StoreBackend: Sendable, CustomTestStringConvertible {
 
     /// PostgreSQL, when `CHATTER_TEST_DATABASE_URL` names a server (the test script starts
     /// one). Each test gets a database of its own, dropped afterwards. With
-    /// `CHATTER_REQUIRE_POSTGRES=1` and no URL the backend is still listed, and fails.
+    /// `CHATTER_REQUIRE_SERVICES=1` and no URL the backend is still listed, and fails.
     static let postgres = StoreBackend(name: "postgres") {
         let database = try await PostgresTestDatabase.create()
         let store = database.store

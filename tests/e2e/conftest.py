@@ -11,6 +11,7 @@ attached to the report of a failing test.
 from __future__ import annotations
 
 import base64
+import hashlib
 import itertools
 import json
 import os
@@ -21,6 +22,7 @@ import subprocess
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import pytest
 import requests
@@ -43,10 +45,47 @@ def chatter_bin() -> Path:
     return path
 
 
-def chatter_env() -> dict[str, str]:
+def chatter_env(data_dir: Path | None = None) -> dict[str, str]:
+    """The environment for a `chatter` process. With CHATTER_E2E_DATABASE_URL set (the
+    production-stack run of scripts/test), a process given a data dir gets a PostgreSQL
+    database of its own for that dir in CHATTER_DATABASE_URL: a restart on the same dir finds
+    its data again, and no two tests see each other's users."""
     env = dict(os.environ)
     env.setdefault("CHATTER_BCRYPT_COST", "10")
+    base = os.environ.get("CHATTER_E2E_DATABASE_URL")
+    if base and data_dir is not None:
+        env["CHATTER_DATABASE_URL"] = _database_for(base, Path(data_dir))
     return env
+
+
+_created_databases: set[str] = set()
+
+
+def _psql(base: str, sql: str) -> subprocess.CompletedProcess:
+    url = urlsplit(base)
+    env = dict(os.environ, PGPASSWORD=unquote(url.password or ""))
+    return subprocess.run(
+        ["psql", "-q", "-v", "ON_ERROR_STOP=1", "-h", url.hostname or "127.0.0.1", "-p", str(url.port or 5432),
+         "-U", unquote(url.username or ""), "-d", url.path.lstrip("/") or "postgres", "-c", sql],
+        env=env, capture_output=True, text=True, timeout=60)
+
+
+def _database_for(base: str, data_dir: Path) -> str:
+    name = "e2e_" + hashlib.sha1(str(data_dir.resolve()).encode()).hexdigest()[:20]
+    if name not in _created_databases:
+        result = _psql(base, f"CREATE DATABASE {name}")
+        if result.returncode != 0 and "already exists" not in result.stderr:
+            raise RuntimeError(f"cannot create database {name}: {result.stderr}")
+        _created_databases.add(name)
+    url = urlsplit(base)
+    return urlunsplit(url._replace(path="/" + name))
+
+
+def drop_test_databases() -> None:
+    base = os.environ.get("CHATTER_E2E_DATABASE_URL")
+    for name in sorted(_created_databases):
+        _psql(base, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    _created_databases.clear()
 
 
 def free_port() -> int:
@@ -110,7 +149,7 @@ class ChatterServer:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env=chatter_env(),
+                env=chatter_env(self.data_dir),
                 start_new_session=True,  # a terminal ^C must not reach it; we stop it ourselves
             )
         _live_processes.append(self.proc)
@@ -125,14 +164,14 @@ class ChatterServer:
                 self.returncode = code
                 raise ServerStartError(f"chatter exited with code {code} before becoming healthy")
             try:
-                r = requests.get(self.base_url + "/healthz", timeout=1.0)
+                r = requests.get(self.base_url + "/readyz", timeout=1.0)
                 if r.status_code == 200:
                     return
             except requests.RequestException:
                 pass
             time.sleep(0.05)
         self.stop()
-        raise ServerStartError(f"chatter did not answer GET /healthz with 200 within {READY_TIMEOUT_S}s")
+        raise ServerStartError(f"chatter did not answer GET /readyz with 200 within {READY_TIMEOUT_S}s")
 
     def stop(self, sig: int = signal.SIGTERM, grace: float = STOP_GRACE_S) -> int | None:
         """Signal the process by PID and wait; SIGKILL only if it hangs > grace s.
@@ -333,3 +372,6 @@ def pytest_sessionfinish(session, exitstatus):
                 proc.kill()
                 proc.wait(timeout=10)
         _live_processes.remove(proc)
+    # After the servers: their databases (the production-stack run).
+    if os.environ.get("CHATTER_E2E_DATABASE_URL"):
+        drop_test_databases()

@@ -9,7 +9,7 @@ from conftest import chatter_bin, chatter_env
 def run_migrate(data_dir):
     return subprocess.run([str(chatter_bin()), "migrate", "--data-dir", str(data_dir)],
                           stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                          env=chatter_env(), timeout=30)
+                          env=chatter_env(data_dir), timeout=30)
 
 
 def test_migrate_creates_the_database_and_is_idempotent(tmp_path):

@@ -41,6 +41,10 @@ public struct ChatterConfiguration: Sendable {
     /// list), as `redis://[user:password@]host:port[/db]`. `CHATTER_REDIS_URL`; unset (the
     /// default) keeps it in memory.
     public var redisURL: String?
+    /// PostgreSQL for the roles' data instead of the embedded SQLite store, as
+    /// `postgres://user:pass@host:port/db[?sslmode=…&pool_size=…&acquire_timeout_ms=…]`.
+    /// `CHATTER_DATABASE_URL`; unset (the default) keeps everything in `dataDirectory`.
+    public var databaseURL: String?
     /// Log level (`trace` … `critical`). `CHATTER_LOG_LEVEL`, default `info`.
     public var logLevel: String = "info"
 
@@ -76,6 +80,7 @@ public struct ChatterConfiguration: Sendable {
         try integer("CHATTER_WS_PING_INTERVAL_MS", &webSocketPingIntervalMs, minimum: 100)
         string("CHATTER_LOG_LEVEL", &logLevel)
         if let url = environment["CHATTER_REDIS_URL"], !url.isEmpty { redisURL = url }
+        if let url = environment["CHATTER_DATABASE_URL"], !url.isEmpty { databaseURL = url }
         guard port <= 65535 else {
             throw ConfigurationError(variable: "CHATTER_PORT", value: String(port), expected: "a port from 0 to 65535")
         }

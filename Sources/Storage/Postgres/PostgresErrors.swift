@@ -15,6 +15,8 @@ enum PostgresErrors {
             return error
         case is LeaseRace.TimedOut:
             return ChatterError.unavailable("database", detail: "no connection within the acquire timeout")
+        case is LeaseRace.ConnectionLost:
+            return ChatterError.unavailable("database", detail: "the connection closed during the call")
         case let error as PSQLError:
             if isUnavailable(error) {
                 return ChatterError.unavailable("database", detail: String(reflecting: error))
