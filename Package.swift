@@ -12,6 +12,11 @@ let package = Package(
     products: [
         .executable(name: "chatter", targets: ["chatter"]),
     ],
+    // Off by default so that `swift build` needs only the Swift toolchain; the test script and
+    // production builds pass `--traits Kafka` (and need librdkafka-dev installed).
+    traits: [
+        .trait(name: "Kafka", description: "The Kafka event log (librdkafka) and `chatter dev-kafka`."),
+    ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
@@ -142,6 +147,25 @@ let package = Package(
             path: "Sources/Cache/Redis",
             swiftSettings: swiftSettings
         ),
+        // librdkafka's C API (rdkafka.h and rdkafka_mock.h); only imported with the Kafka trait.
+        .systemLibrary(
+            name: "CRdKafka",
+            path: "Sources/Kafka/CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
+        // The event log port on Kafka. Its sources are all inside `#if Kafka`: without the trait
+        // the target compiles to nothing and nothing links librdkafka.
+        .target(
+            name: "KafkaEventLog",
+            dependencies: [
+                "ChatterCore", "CRdKafka",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Kafka/EventLog",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "Secrets",
             dependencies: [
@@ -190,6 +214,7 @@ let package = Package(
             name: "chatter",
             dependencies: [
                 "Gateway", "ChatterCore", "SQLiteStorage", "PostgresStorage", "LoadGenerator",
+                .target(name: "KafkaEventLog", condition: .when(traits: ["Kafka"])),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -221,9 +246,19 @@ let package = Package(
             name: "StorageContractTests",
             dependencies: [
                 "ChatterCore", "SQLiteStorage", "PostgresStorage",
+                .target(name: "KafkaEventLog", condition: .when(traits: ["Kafka"])),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Unit tests of the Kafka adapter's parts (empty without the Kafka trait).
+        .testTarget(
+            name: "KafkaEventLogTests",
+            dependencies: [
+                "ChatterCore",
+                .target(name: "KafkaEventLog", condition: .when(traits: ["Kafka"])),
             ],
             swiftSettings: swiftSettings
         ),

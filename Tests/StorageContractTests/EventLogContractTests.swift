@@ -4,41 +4,49 @@ import Logging
 import SQLiteStorage
 import Testing
 
-/// An event log under test and how to get a second handle on the same log (a restart).
+/// An event log under test: `with` runs a body with a fresh log and a way to get a second handle
+/// on the same log (a restart, or another process), and cleans up after it.
 struct EventLogBackend: Sendable, CustomTestStringConvertible {
+    typealias Body = (any EventLog, @Sendable () async throws -> any EventLog) async throws -> Void
     var name: String
-    var make: @Sendable () async throws -> (log: any EventLog, reopen: @Sendable () async throws -> any EventLog, close: @Sendable () async -> Void)
+    var with: @Sendable (_ body: Body) async throws -> Void
     var testDescription: String { name }
 
-    static let sqlite = EventLogBackend(name: "sqlite") {
+    static let sqlite = EventLogBackend(name: "sqlite") { body in
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("chatter-log-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let logger = Logger(label: "contract", factory: { _ in SwiftLogNoOpLogHandler() })
         let store = try await SQLiteStore.open(path: directory + "/chatter.sqlite", logger: logger)
-        return (SQLiteEventLog(store: store), { SQLiteEventLog(store: store) }, {
+        do {
+            try await body(SQLiteEventLog(store: store), { SQLiteEventLog(store: store) })
+        } catch {
             await store.close()
-            try? FileManager.default.removeItem(atPath: directory)
-        })
+            throw error
+        }
+        await store.close()
     }
 
+    #if Kafka
+    /// Kafka on an in-process mock cluster (3 brokers; topics of 6 partitions, 3 replicas).
+    static let kafka = EventLogBackend(name: "kafka") { body in
+        try await withKafkaTestCluster(topics: ["t", "empty"]) { cluster in
+            try await body(try cluster.startLog(), { try cluster.startLog() })
+        }
+    }
+
+    static let all: [EventLogBackend] = [.sqlite, .kafka]
+    #else
     static let all: [EventLogBackend] = [.sqlite]
+    #endif
 }
 
-/// Runs `body` against a fresh log and always closes it.
-func withEventLog(
-    _ backend: EventLogBackend, _ body: (any EventLog, @Sendable () async throws -> any EventLog) async throws -> Void
-) async throws {
-    let (log, reopen, close) = try await backend.make()
-    do {
-        try await body(log, reopen)
-    } catch {
-        await close()
-        throw error
-    }
-    await close()
+/// Runs `body` against a fresh log and always cleans up.
+func withEventLog(_ backend: EventLogBackend, _ body: EventLogBackend.Body) async throws {
+    try await backend.with(body)
 }
 
-@Suite struct EventLogContract {
+@Suite(.timeLimit(.minutes(1))) struct EventLogContract {
     func events(_ keys: [String], topic: String = "t") -> [OutgoingEvent] {
         keys.enumerated().map { OutgoingEvent(topic: topic, key: $1, payload: "\($1)#\($0)", headers: ["traceparent": "00-\($0)"]) }
     }

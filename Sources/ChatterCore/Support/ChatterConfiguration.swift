@@ -117,5 +117,12 @@ public struct ConfigurationError: Error, CustomStringConvertible {
     public var value: String
     public var expected: String
 
+    /// Public so adapters that read their own variables (Kafka's) report them the same way.
+    public init(variable: String, value: String, expected: String) {
+        self.variable = variable
+        self.value = value
+        self.expected = expected
+    }
+
     public var description: String { "\(variable)=\(value) is invalid: expected \(expected)" }
 }

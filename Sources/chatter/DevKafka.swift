@@ -1,0 +1,55 @@
+#if Kafka
+import ArgumentParser
+import ChatterCore
+import Foundation
+import KafkaEventLog
+import Logging
+import UnixSignals
+
+/// `chatter dev-kafka`: a Kafka cluster for development with no broker installed (librdkafka's
+/// mock cluster, in memory). Prints the bootstrap servers as the only line on stdout, so a
+/// script can read them into `CHATTER_KAFKA_BROKERS`, and runs until SIGINT or SIGTERM.
+struct DevKafka: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dev-kafka",
+        abstract: "Start an in-memory Kafka mock cluster and print its bootstrap servers.")
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(help: "Number of brokers.")
+    var brokers: Int = 3
+
+    @Option(help: "Partitions of the topics created at start (env CHATTER_KAFKA_PARTITIONS, default 6).")
+    var partitions: Int?
+
+    @Option(name: .customLong("topic"), help: "A topic to create at start (repeatable; default: Chatter's chat events topic).")
+    var topics: [String] = [ChatEvent.topic]
+
+    func validate() throws {
+        guard (1...32).contains(brokers) else { throw ValidationError("brokers must be 1-32") }
+        if let partitions, partitions < 1 { throw ValidationError("partitions must be at least 1") }
+    }
+
+    func run() async throws {
+        let configuration = try common.configuration()
+        let logger = common.makeLogger(configuration)
+        let environment = ProcessInfo.processInfo.environment
+        let partitions = self.partitions ?? environment["CHATTER_KAFKA_PARTITIONS"].flatMap { Int($0) } ?? 6
+        let cluster = try KafkaMockCluster(brokers: brokers, logger: logger)
+        // The mock creates topics only through its own API (it does not serve CreateTopics):
+        // create Chatter's up front with the partitions and replication production uses.
+        for topic in topics {
+            try cluster.createTopic(topic, partitions: partitions, replicationFactor: 3)
+        }
+        // Written straight to the descriptor: a script reading the pipe gets the line now,
+        // not when a buffer fills.
+        FileHandle.standardOutput.write(Data((cluster.bootstrapServers + "\n").utf8))
+        logger.notice("Kafka mock cluster running", metadata: ["brokers": "\(cluster.bootstrapServers)", "topics": "\(topics)"])
+        for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
+            logger.notice("stopping the Kafka mock cluster", metadata: ["signal": "\(signal)"])
+            break
+        }
+        withExtendedLifetime(cluster) {}
+    }
+}
+#endif
