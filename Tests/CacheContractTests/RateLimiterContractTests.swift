@@ -62,8 +62,8 @@ struct RateLimiterBackend: Sendable, CustomTestStringConvertible {
     @Test(arguments: RateLimiterBackend.all)
     func tokensComeBackOverTime(_ backend: RateLimiterBackend) async throws {
         try await backend.run { limiter, _ in
-            // One token every 2 s: slow enough that the refusal holds on a loaded machine.
-            let rule = RateLimitRule(capacity: 1, refillPerSecond: 0.5)
+            // One token every 4 s: slow enough that the refusal holds on a loaded machine.
+            let rule = RateLimitRule(capacity: 1, refillPerSecond: 0.25)
             #expect(try await limiter.take(key: "refill", rule: rule).allowed)
             let refused = try await limiter.take(key: "refill", rule: rule)
             #expect(!refused.allowed)
