@@ -185,6 +185,7 @@ let package = Package(
             dependencies: [
                 "ChatterCore", "ChatterHTTP", "AuthService", "ChatService", "MessagingService",
                 "NotificationService", "EventRelay", "SQLiteStorage", "PostgresStorage", "Secrets", "RedisCache", "RedisClient",
+                .target(name: "KafkaEventLog", condition: .when(traits: ["Kafka"])),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -43,4 +43,12 @@ public final class MembershipCache: Sendable {
             state.versions[chatID, default: 0] &+= 1
         }
     }
+
+    /// Forgets every chat (when changes made elsewhere can no longer be followed).
+    public func invalidateAll() {
+        state.withLock { state in
+            for chatID in state.entries.keys { state.versions[chatID, default: 0] &+= 1 }
+            state.entries.removeAll(keepingCapacity: true)
+        }
+    }
 }

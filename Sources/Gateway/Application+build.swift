@@ -146,6 +146,10 @@ struct ChatterComponents {
                 messages: messageRepository, membership: ChatMembershipLookup(chats: chatRepository, cache: membershipCache))
             let eventLog = storage.eventLog
             let outbox = storage.outbox
+            if storage.eventLogIsShared {
+                // Other processes change memberships too; their events keep this cache true.
+                dependencyServices.append(MembershipInvalidation(log: eventLog, cache: membershipCache, logger: logger))
+            }
             return ChatterComponents(
                 storageServices: storage.services, hasher: hasher, auth: auth,
                 chats: ChatService(chats: chatRepository, summaries: MessagingSummaryLookup(messages: messageRepository),

@@ -1,0 +1,47 @@
+import ChatService
+import ChatterCore
+import Logging
+import ServiceLifecycle
+
+/// Keeps this process's membership cache true when other processes change memberships.
+///
+/// `ChatService` invalidates the cache for changes it makes itself; with a shared event log
+/// (Kafka) another process may make them. This service reads every chat event from the log
+/// (a consumer group of its own, from the end) and forgets a chat's cached memberships on each
+/// membership or chat change. Until the event arrives (milliseconds) a send on this process may
+/// still pass on a membership just removed elsewhere; history and delivery read members from
+/// the store.
+struct MembershipInvalidation: Service {
+    let log: any EventLog
+    let cache: MembershipCache
+    let logger: Logger
+    let group = "membership-\(Identifier.make())"
+
+    static let kinds: Set<String> = [
+        ChatEvent.Kind.memberAdded.rawValue, ChatEvent.Kind.memberRemoved.rawValue,
+        ChatEvent.Kind.chatCreated.rawValue, ChatEvent.Kind.chatUpdated.rawValue,
+    ]
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            var subscription: (any EventSubscription)?
+            while !Task.isCancelled {
+                do {
+                    if subscription == nil {
+                        subscription = try await log.subscribe(topic: ChatEvent.topic, group: group, start: .latest)
+                    }
+                    let records = try await subscription!.next(maxRecords: 512)
+                    for record in records where record.headers[EventHeader.kind].map(Self.kinds.contains) ?? true {
+                        cache.invalidate(chatID: record.key)
+                    }
+                } catch {
+                    if Task.isCancelled { return }
+                    // Meanwhile nothing is known about changes elsewhere: forget everything.
+                    cache.invalidateAll()
+                    logger.error("membership events unavailable; retrying", metadata: [LoggingKeys.errorDetail: "\(error)"])
+                    try? await Task.sleep(for: .milliseconds(500))
+                }
+            }
+        }
+    }
+}
