@@ -163,7 +163,7 @@ class App {
         }
         break;
       case "read.updated": {
-        store.readsOf(event.chat_id).set(event.user_id, event.seq);
+        store.markRead(event.chat_id, event.user_id, event.seq);
         const chat = store.chats.get(event.chat_id);
         if (chat && store.me && event.user_id === store.me.id && event.seq >= (chat.last_seq || 0)) chat.unread_count = 0;
         this.render();
@@ -214,6 +214,8 @@ class App {
     const entry = store.messagesOf(message.chat_id);
     const before = entry.maxSeq;
     const { isNew, fromOther } = store.applyMessage(message);
+    // Whoever was typing has sent it.
+    if (isNew) store.typing.get(message.chat_id)?.delete(message.sender_id);
     const chat = store.chats.get(message.chat_id);
     if (isNew && fromOther && chat) {
       if (this.isViewing(chat.id)) this.markOpenChatRead();

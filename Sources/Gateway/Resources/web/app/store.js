@@ -155,6 +155,9 @@ export class Store {
     // An older state must not overwrite a newer one (an edit answer racing its event).
     if (known && isOlder(message, known)) return { isNew: false, fromOther: false };
     entry.put(message);
+    // The server moves a sender's read marker to their own message ("you have read what you
+    // wrote") without a read.updated event.
+    this.markRead(message.chat_id, message.sender_id, message.seq);
     if (this.me && message.sender_id === this.me.id) {
       const item = this.pending.get(message.client_msg_id);
       if (item && item.chatId === message.chat_id) this.pending.delete(message.client_msg_id);
@@ -179,6 +182,12 @@ export class Store {
       since[chat.id] = entry && entry.loaded ? entry.maxSeq : chat.last_seq || 0;
     }
     return since;
+  }
+
+  /** A member's read marker only moves forward. */
+  markRead(chatId, userId, seq) {
+    const reads = this.readsOf(chatId);
+    if ((reads.get(userId) || 0) < seq) reads.set(userId, seq);
   }
 
   readsOf(chatId) {
