@@ -4,7 +4,10 @@
 // if a call answers 401.
 
 const REFRESH_KEY = "chatter.refresh_token";
+// Refresh this long before expiry: a minute, or a fifth of the lifetime if that is shorter.
 const REFRESH_MARGIN_MS = 60_000;
+// A token with less than this left is refreshed before use (same rule, 15 s).
+const USE_MARGIN_MS = 15_000;
 
 export class ApiError extends Error {
   constructor(status, code, message) {
@@ -30,6 +33,7 @@ export class Api {
     this.user = null;
     this.accessToken = null;
     this.expiresAt = 0;
+    this.useMargin = USE_MARGIN_MS;
     this.refreshTimer = null;
     this.refreshing = null;
   }
@@ -53,10 +57,12 @@ export class Api {
   adopt(session) {
     this.user = session.user;
     this.accessToken = session.access_token;
-    this.expiresAt = Date.now() + session.expires_in * 1000;
+    const lifetime = session.expires_in * 1000;
+    this.expiresAt = Date.now() + lifetime;
+    this.useMargin = Math.min(USE_MARGIN_MS, lifetime / 5);
     this.storeRefreshToken(session.refresh_token);
     clearTimeout(this.refreshTimer);
-    const delay = Math.max(5_000, session.expires_in * 1000 - REFRESH_MARGIN_MS);
+    const delay = Math.max(1_000, lifetime - Math.min(REFRESH_MARGIN_MS, lifetime / 5));
     this.refreshTimer = setTimeout(() => this.refresh().catch(() => {}), delay);
     this.onSession(session);
   }
@@ -121,7 +127,7 @@ export class Api {
 
   /** An access token valid for at least a little longer (refreshing first if needed). */
   async freshToken() {
-    if (this.accessToken && Date.now() < this.expiresAt - 15_000) return this.accessToken;
+    if (this.accessToken && Date.now() < this.expiresAt - this.useMargin) return this.accessToken;
     await this.refresh();
     return this.accessToken;
   }

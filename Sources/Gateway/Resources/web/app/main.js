@@ -31,6 +31,7 @@ class App {
     this.details = new DetailsDialog(this);
     this.syncing = false;
     this.lastTypingSent = 0;
+    this.typingTimer = null;
     this.directoryMisses = new Set(); // ids the directory did not know (not asked again)
     this.resolving = false;
     this.readSent = new Map(); // chat id -> seq last sent to /read
@@ -240,6 +241,7 @@ class App {
   // -- sending --------------------------------------------------------------------------
 
   send(chatId, body) {
+    this.cancelTyping();
     const clientMsgId = uuid();
     this.store.pending.set(clientMsgId, { chatId, body, clientMsgId, state: "pending", error: null, at: Date.now(), sentAt: 0 });
     this.flushPending();
@@ -274,10 +276,25 @@ class App {
     this.render();
   }
 
+  /** "I am typing", at most every 2 s (the server drops more); keystrokes inside the window
+   * send once it is over, if there is still a draft. */
   typing(chatId) {
-    const now = Date.now();
-    if (now - this.lastTypingSent < TYPING_SEND_EVERY_MS) return;
-    if (this.socket.send({ type: "typing", chat_id: chatId })) this.lastTypingSent = now;
+    const wait = TYPING_SEND_EVERY_MS - (Date.now() - this.lastTypingSent);
+    if (wait > 0) {
+      if (!this.typingTimer) {
+        this.typingTimer = setTimeout(() => {
+          this.typingTimer = null;
+          if (this.chatView.hasDraft(chatId)) this.typing(chatId);
+        }, wait + 50);
+      }
+      return;
+    }
+    if (this.socket.send({ type: "typing", chat_id: chatId })) this.lastTypingSent = Date.now();
+  }
+
+  cancelTyping() {
+    clearTimeout(this.typingTimer);
+    this.typingTimer = null;
   }
 
   async editMessage(message, body) {

@@ -164,6 +164,10 @@ export class ChatView {
     this.app.send(this.chatId, body);
   }
 
+  hasDraft(chatId) {
+    return this.chatId === chatId && $("composer-input").value.trim() !== "";
+  }
+
   scrollAnchor() {
     return { height: this.scroller.scrollHeight, top: this.scroller.scrollTop };
   }
