@@ -146,7 +146,7 @@ def wait_until(page, check, describe, timeout_ms=TIMEOUT_MS):
     raise AssertionError(describe())
 
 
-def expect_text(locator, text: str):
+def expect_text(locator, text):
     from playwright.sync_api import expect
     expect(locator).to_have_text(text, timeout=TIMEOUT_MS)
 
@@ -354,4 +354,75 @@ def test_history_pages_back_and_a_revoked_session_returns_to_login(server, brows
     expect_text(client.page.locator("#auth-notice"),
                 "Your session was ended (signed out or revoked elsewhere). Please sign in again.")
     assert client.page.evaluate("() => sessionStorage.getItem('chatter.refresh_token')") is None
+    assert client.errors == [], client.errors
+
+
+def test_group_title_members_and_roles(server, browser):
+    alice = Client(browser, server)
+    bob = Client(browser, server)
+    alice.register("alice", "Alice")
+    bob.register("bob", "Bob")
+    alice.start_group("Book club", [])
+
+    # Alice (the owner) adds Bob from the details dialog; the group appears for Bob live.
+    alice.page.get_by_role("button", name="Chat details").click()
+    alice.page.get_by_label("Add a member by username").fill("bob")
+    alice.page.get_by_role("button", name="Add bob to the group").click()
+    members = alice.page.locator("#member-list .member")
+    expect_text(members.locator(".member-name"), ["You", "Bob"])
+    expect_text(members.locator(".role"), ["owner", "member"])
+    # Renaming: Bob sees the new title without reloading.
+    alice.page.get_by_label("Title", exact=True).fill("Book club (fiction)")
+    alice.page.get_by_role("button", name="Save", exact=True).click()
+    expect_text(bob.chat_item("Book club (fiction)").locator(".chat-name"), "Book club (fiction)")
+    bob.open_chat("Book club (fiction)")
+    bob.page.get_by_role("button", name="Chat details").click()
+    expect_text(bob.page.locator("#member-list .role"), ["owner", "member"])
+    assert bob.page.get_by_label("Title", exact=True).is_disabled()  # members cannot rename
+    assert bob.page.get_by_role("button", name="Remove Alice").count() == 0
+    bob.page.get_by_role("button", name="Close", exact=True).click()
+
+    # Removing Bob takes the group off his list (and out of his view).
+    alice.page.get_by_role("button", name="Remove Bob").click()
+    expect_text(members.locator(".member-name"), ["You"])
+    bob.chat_item("Book club (fiction)").wait_for(state="detached")
+    bob.page.locator("#no-chat").wait_for(state="visible")
+
+    # Added again, Bob leaves by himself.
+    alice.page.get_by_label("Add a member by username").fill("bob")
+    alice.page.get_by_role("button", name="Add bob to the group").click()
+    expect_text(members.locator(".member-name"), ["You", "Bob"])
+    bob.open_chat("Book club (fiction)")
+    bob.page.get_by_role("button", name="Chat details").click()
+    bob.page.get_by_role("button", name="Leave group").click()
+    bob.chat_item("Book club (fiction)").wait_for(state="detached")
+    expect_text(members.locator(".member-name"), ["You"])
+    for client in (alice, bob):
+        assert client.errors == [], client.errors
+
+
+def test_access_token_is_refreshed_silently_and_the_socket_comes_back(launch, browser, monkeypatch):
+    # Four-second access tokens: the client must refresh before each runs out.
+    monkeypatch.setenv("CHATTER_ACCESS_TOKEN_TTL_SECONDS", "4")
+    server = launch()
+    r = server.post("/v1/auth/register", {"username": "erin", "password": PASSWORD})
+    assert r.status_code == 201, r.text
+    client = Client(browser, server)
+    client.register("frank", "Frank")
+    first_access = client.page.evaluate("() => window.chatter.api.accessToken")
+    first_refresh = client.page.evaluate("() => sessionStorage.getItem('chatter.refresh_token')")
+    client.page.wait_for_timeout(6_000)  # past the first token's expiry
+    assert client.page.evaluate("() => window.chatter.api.accessToken") not in (None, first_access)
+    assert client.page.evaluate("() => sessionStorage.getItem('chatter.refresh_token')") not in (None, first_refresh)
+    # REST calls work with the refreshed token...
+    client.start_direct("erin")
+    client.send("still signed in")
+    client.wait_bodies(["still signed in"])
+    # ...and a dropped socket reconnects with a fresh one (an expired token would get 4001).
+    client.page.evaluate("() => window.chatter.socket.ws.close()")
+    client.page.locator("#status").wait_for(state="visible")
+    client.wait_online()
+    client.send("and reconnected")
+    client.wait_bodies(["still signed in", "and reconnected"])
+    assert client.page.locator("#app-view").is_visible()
     assert client.errors == [], client.errors
