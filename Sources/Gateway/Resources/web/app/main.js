@@ -48,8 +48,8 @@ class App {
   async boot() {
     if (await this.api.resume()) {
       await this.enter();
-    } else {
-      this.auth.show();
+    } else if ($("auth-view").hidden) {
+      this.auth.show(); // (an expired stored session has already shown why)
     }
   }
 
@@ -97,6 +97,7 @@ class App {
     this.readSent.clear();
     this.chatView.close();
     show($("app-view"), false);
+    document.title = "Chatter";
     this.status.render("stopped");
   }
 

@@ -3,6 +3,8 @@
 // with JSON pings. What to do after `ready` (refresh the chat list, `sync`, resend pending
 // messages) is the app's business: see main.js.
 
+import { SessionLost } from "./api.js";
+
 const PING_EVERY_MS = 20_000;
 const PONG_WITHIN_MS = 10_000;
 const BACKOFF_FIRST_MS = 500;
@@ -133,7 +135,11 @@ export class RealtimeSocket {
         this.callbacks.onRevoked();
         return;
       }
-      this.api.refresh().then(() => this.scheduleReconnect(), () => this.stop());
+      // A refresh that failed for want of network is retried with the backoff; one the
+      // server refused has already ended the session (and stopped this socket).
+      this.api.refresh().then(() => this.scheduleReconnect(), (error) => {
+        if (!(error instanceof SessionLost)) this.scheduleReconnect();
+      });
       return;
     }
     this.scheduleReconnect();

@@ -51,6 +51,8 @@ export class ChatListView {
     const store = this.app.store;
     const chats = store.orderedChats();
     show($("chat-list-empty"), chats.length === 0);
+    const unread = chats.reduce((sum, chat) => sum + (chat.unread_count || 0), 0);
+    document.title = unread ? `(${unread}) Chatter` : "Chatter";
     reconcile(this.list, chats, (chat) => chat.id, (chat) => this.create(chat), (node, chat) => this.update(node, chat));
   }
 
