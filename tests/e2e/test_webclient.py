@@ -424,5 +424,19 @@ def test_access_token_is_refreshed_silently_and_the_socket_comes_back(launch, br
     client.wait_online()
     client.send("and reconnected")
     client.wait_bodies(["still signed in", "and reconnected"])
+    # A send whose answer is lost with the connection is sent again with the same
+    # client_msg_id after the reconnect: it is stored and shown once.
+    client.page.evaluate("""() => {
+        const app = window.chatter;
+        app.send(app.store.openChatId, "sent as the socket dropped");
+        app.socket.ws.close();
+    }""")
+    client.wait_online()
+    expected = ["still signed in", "and reconnected", "sent as the socket dropped"]
+    client.wait_bodies(expected)
+    chat_id = client.page.evaluate("() => window.chatter.store.openChatId")
+    token = client.page.evaluate("() => window.chatter.api.accessToken")
+    r = server.get(f"/v1/chats/{chat_id}/messages", token=token)
+    assert [m["body"] for m in r.json()["messages"]] == expected, r.text
     assert client.page.locator("#app-view").is_visible()
     assert client.errors == [], client.errors
