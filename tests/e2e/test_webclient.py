@@ -136,6 +136,18 @@ class Client:
             assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs), seqs
 
 
+UNLABELLED_JS = """() => [...document.querySelectorAll('button, input, textarea, select')]
+    .filter(el => el.getClientRects().length > 0)
+    .filter(el => !(el.getAttribute('aria-label') || (el.labels && el.labels.length) || el.textContent.trim()))
+    .map(el => el.outerHTML.slice(0, 120))"""
+
+
+def assert_labelled(page):
+    """Every visible control has an accessible name (aria-label, a <label>, or its text)."""
+    unlabelled = page.evaluate(UNLABELLED_JS)
+    assert unlabelled == [], unlabelled
+
+
 def wait_until(page, check, describe, timeout_ms=TIMEOUT_MS):
     deadline = timeout_ms
     while deadline > 0:
@@ -306,6 +318,7 @@ def test_two_browsers_chat_live_survive_going_offline_and_render_text_only(serve
             shutil.copyfile(shots / name, target / name)
 
     for client in (alice, bob):
+        assert_labelled(client.page)
         assert client.dialogs == [], client.dialogs
         assert client.errors == [], client.errors
 
@@ -322,6 +335,8 @@ def test_history_pages_back_and_a_revoked_session_returns_to_login(server, brows
         assert r.status_code == 201, r.text
 
     client = Client(browser, server)
+    client.page.locator("#auth-view").wait_for(state="visible")
+    assert_labelled(client.page)  # the sign-in form
     client.login("dave")
     entry = client.chat_item("carol")
     expect_text(entry.locator(".badge"), "99+")
@@ -370,6 +385,7 @@ def test_group_title_members_and_roles(server, browser):
     alice.page.get_by_role("button", name="Add bob to the group").click()
     members = alice.page.locator("#member-list .member")
     expect_text(members.locator(".member-name"), ["You", "Bob"])
+    assert_labelled(alice.page)
     expect_text(members.locator(".role"), ["owner", "member"])
     # Renaming: Bob sees the new title without reloading.
     alice.page.get_by_label("Title", exact=True).fill("Book club (fiction)")
