@@ -96,6 +96,7 @@ class App {
     this.store.reset();
     this.readSent.clear();
     this.chatView.close();
+    $("app-view").classList.remove("chat-open");
     show($("app-view"), false);
     document.title = "Chatter";
     this.status.render("stopped");
@@ -111,10 +112,18 @@ class App {
       if (error instanceof SessionLost) return;
     }
     this.syncing = true;
-    this.socket.send({ type: "sync", since: this.store.syncPositions() });
+    this.sendSync(this.store.syncPositions());
     this.flushPending(true);
     const open = this.store.openChatId;
     if (open && !this.store.messagesOf(open).loaded) this.loadLatest(open);
+  }
+
+  /** `sync` takes at most 1000 chats per frame. */
+  sendSync(since) {
+    const entries = Object.entries(since);
+    for (let i = 0; i < entries.length; i += 1000) {
+      this.socket.send({ type: "sync", since: Object.fromEntries(entries.slice(i, i + 1000)) });
+    }
   }
 
   onFrame(frame) {
