@@ -413,6 +413,15 @@ def test_group_title_members_and_roles(server, browser):
     bob.page.get_by_role("button", name="Leave group").click()
     bob.chat_item("Book club (fiction)").wait_for(state="detached")
     expect_text(members.locator(".member-name"), ["You"])
+
+    # Signing out ends the session on the server too; signing in again works.
+    refresh = bob.page.evaluate("() => sessionStorage.getItem('chatter.refresh_token')")
+    bob.page.get_by_role("button", name="Sign out").click()
+    expect_text(bob.page.locator("#auth-notice"), "You have signed out.")
+    assert bob.page.evaluate("() => sessionStorage.getItem('chatter.refresh_token')") is None
+    assert server.post("/v1/auth/refresh", {"refresh_token": refresh}).status_code == 401
+    bob.login("bob")
+    expect_text(bob.page.locator("#me"), "Bob")
     for client in (alice, bob):
         assert client.errors == [], client.errors
 

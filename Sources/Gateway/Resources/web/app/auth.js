@@ -27,6 +27,7 @@ export class AuthView {
   }
 
   show(notice) {
+    this.setMode("login");
     show($("auth-view"));
     const el = $("auth-notice");
     el.textContent = notice || "";
