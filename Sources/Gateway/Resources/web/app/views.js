@@ -312,7 +312,8 @@ export class ChatView {
   }
 
   startEditor(body, message) {
-    const editor = h("textarea", { class: "editor", aria: { label: "Edit message" }, attrs: { maxlength: "4000", rows: "2" } });
+    // No maxlength: it counts UTF-16 units, the server counts Unicode scalars (4000).
+    const editor = h("textarea", { class: "editor", aria: { label: "Edit message" }, attrs: { rows: "2" } });
     editor.value = message.body;
     const finish = () => {
       this.editing = null;
@@ -322,6 +323,10 @@ export class ChatView {
     const save = async () => {
       const text = editor.value.trim();
       if (!text || text === message.body) return finish();
+      if ([...text].length > 4000) {
+        this.app.status.flash("A message has at most 4000 characters.");
+        return;
+      }
       try {
         await this.app.editMessage(message, text);
       } catch (error) {
