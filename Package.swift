@@ -194,7 +194,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            resources: [.copy("Resources/openapi.yaml"), .copy("Resources/asyncapi.yaml")],
+            resources: [.copy("Resources/openapi.yaml"), .copy("Resources/asyncapi.yaml"), .copy("Resources/web")],
             swiftSettings: swiftSettings
         ),
         // `chatter load`: drives a running server over HTTP and WebSocket and checks delivery.

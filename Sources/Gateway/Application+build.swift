@@ -48,6 +48,7 @@ public func buildServer(
         checks: components.readinessChecks, openAPIDocument: try OperationsRoutes.loadDocument("openapi"),
         asyncAPIDocument: try OperationsRoutes.loadDocument("asyncapi")
     ).addRoutes(to: router)
+    try WebClientRoutes.load().addRoutes(to: router)
     let authRoutes = AuthRoutes(service: components.auth)
     authRoutes.addPublicRoutes(to: router)
 
