@@ -93,7 +93,7 @@ struct ChatterComponents {
     static func make(configuration: ChatterConfiguration, logger: Logger) async throws -> ChatterComponents {
         let storage = try await StorageBackend.open(configuration: configuration, logger: logger)
         do {
-            let keys = try await FileSigningKeyStore(directory: configuration.dataDirectory).loadOrCreateKeys()
+            let keys = try await FileSigningKeyStore(directory: try keysDirectory(configuration)).loadOrCreateKeys()
             let tokens = try AccessTokens(
                 keys: keys, issuer: configuration.tokenIssuer, audience: configuration.tokenAudience,
                 lifetimeSeconds: configuration.accessTokenTTL)
@@ -192,4 +192,15 @@ public func openStore(configuration: ChatterConfiguration, logger: Logger) async
     }
     let path = (configuration.dataDirectory as NSString).appendingPathComponent("chatter.sqlite")
     return try await SQLiteStore.open(path: path, logger: logger)
+}
+
+/// The keys directory: `CHATTER_KEYS_DIR`, created owner-only if missing, or the data directory.
+func keysDirectory(_ configuration: ChatterConfiguration) throws -> String {
+    guard let directory = configuration.keysDirectory else { return configuration.dataDirectory }
+    do {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+    } catch {
+        throw ChatterError(.internalError, "cannot create keys directory", detail: "\(directory): \(error)")
+    }
+    return directory
 }

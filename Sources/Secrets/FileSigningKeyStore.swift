@@ -7,7 +7,7 @@ import Glibc
 import Darwin
 #endif
 
-/// Keeps the token-signing keys in `signing-keys.json` in the data directory, readable by the
+/// Keeps the token-signing keys in `signing-keys.json` in the keys directory (the data directory unless `CHATTER_KEYS_DIR` says otherwise), readable by the
 /// owner only (mode 0600), so tokens stay valid across restarts of the embedded server.
 public struct FileSigningKeyStore: SigningKeyStore {
     public let path: String
@@ -21,7 +21,8 @@ public struct FileSigningKeyStore: SigningKeyStore {
     }
 
     public func loadOrCreateKeys() async throws -> [SigningKeyMaterial] {
-        if FileManager.default.fileExists(atPath: path) {
+        let exists = FileManager.default.fileExists(atPath: path)
+        if exists {
             let data = try Data(contentsOf: URL(fileURLWithPath: path))
             let file: KeyFile
             do {
@@ -39,18 +40,23 @@ public struct FileSigningKeyStore: SigningKeyStore {
         let now = Timestamp.now()
         let key = SigningKeyMaterial(
             algorithm: "EdDSA", keyID: Base64URL.encode(Identifier.randomBytes(9)), privateKey: Identifier.randomBytes(32), createdAt: now)
-        try write(KeyFile(keys: [key]))
+        // Several processes sharing one keys directory (CHATTER_KEYS_DIR) may start at once:
+        // the first to install its key wins, the others load the winner's.
+        if try !write(KeyFile(keys: [key]), replacing: exists) {
+            return try await loadOrCreateKeys()
+        }
         return [key]
     }
 
-    /// Writes to a temporary file created 0600 and renames it over the old one, so a crash
-    /// never leaves a half-written or world-readable key file.
-    private func write(_ file: KeyFile) throws {
+    /// Writes to a temporary file created 0600 and then installs it, so a crash never leaves a
+    /// half-written or world-readable key file. Without `replacing`, the file is installed
+    /// only if none exists yet (a hard link fails then), and false says another won.
+    private func write(_ file: KeyFile, replacing: Bool) throws -> Bool {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let data = try encoder.encode(file)
-        let temporary = path + ".tmp"
-        unlink(temporary)
+        let temporary = path + ".tmp-" + Base64URL.encode(Identifier.randomBytes(6))
+        defer { unlink(temporary) }
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         guard descriptor >= 0 else {
             throw ChatterError(.internalError, "cannot write signing keys", detail: "open \(temporary): errno \(errno)")
@@ -58,10 +64,18 @@ public struct FileSigningKeyStore: SigningKeyStore {
         let written = data.withUnsafeBytes { SystemWrite(descriptor, $0.baseAddress, $0.count) }
         let synced = fsync(descriptor)
         close(descriptor)
-        guard written == data.count, synced == 0, rename(temporary, path) == 0 else {
-            unlink(temporary)
-            throw ChatterError(.internalError, "cannot write signing keys", detail: "writing \(path) failed: errno \(errno)")
+        guard written == data.count, synced == 0 else {
+            throw ChatterError(.internalError, "cannot write signing keys", detail: "writing \(temporary) failed: errno \(errno)")
         }
+        if replacing {
+            guard rename(temporary, path) == 0 else {
+                throw ChatterError(.internalError, "cannot write signing keys", detail: "rename to \(path) failed: errno \(errno)")
+            }
+            return true
+        }
+        if link(temporary, path) == 0 { return true }
+        if errno == EEXIST { return false }
+        throw ChatterError(.internalError, "cannot write signing keys", detail: "link to \(path) failed: errno \(errno)")
     }
 }
 

@@ -127,6 +127,19 @@ import Testing
         }
     }
 
+    @Test func processesStartingTogetherOnOneKeysDirectoryAgreeOnTheKey() async throws {
+        try await withTemporaryDirectory { directory in
+            let loaded = try await withThrowingTaskGroup(of: [SigningKeyMaterial].self) { group in
+                for _ in 0..<16 { group.addTask { try await FileSigningKeyStore(directory: directory).loadOrCreateKeys() } }
+                return try await group.reduce(into: [[SigningKeyMaterial]]()) { $0.append($1) }
+            }
+            #expect(Set(loaded.map { $0.map(\.keyID) }).count == 1, "every starter uses the one installed key")
+            #expect(try await FileSigningKeyStore(directory: directory).loadOrCreateKeys() == loaded[0])
+            let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.contains(".tmp") }
+            #expect(leftovers.isEmpty)
+        }
+    }
+
     @Test func signingKeysPersistWithOwnerOnlyMode() async throws {
         try await withTemporaryDirectory { directory in
             let store = FileSigningKeyStore(directory: directory)

@@ -47,6 +47,10 @@ public struct ChatterConfiguration: Sendable {
     /// `postgres://user:pass@host:port/db[?sslmode=…&pool_size=…&acquire_timeout_ms=…]`.
     /// `CHATTER_DATABASE_URL`; unset (the default) keeps everything in `dataDirectory`.
     public var databaseURL: String?
+    /// Where the token-signing keys live. `CHATTER_KEYS_DIR`; unset (the default) means the
+    /// data directory. Processes that serve the same users must share it (or its file), so a
+    /// token signed by one verifies on all; in production it is a mounted secret.
+    public var keysDirectory: String?
     /// The rate-limit rules to start with (JSON, see `docs/rate-limits.md`).
     /// `CHATTER_RATE_LIMITS_FILE`; unset (the default) uses the built-in rules.
     public var rateLimitsFile: String?
@@ -93,6 +97,7 @@ public struct ChatterConfiguration: Sendable {
         string("CHATTER_LOG_LEVEL", &logLevel)
         if let url = environment["CHATTER_REDIS_URL"], !url.isEmpty { redisURL = url }
         if let url = environment["CHATTER_DATABASE_URL"], !url.isEmpty { databaseURL = url }
+        if let path = environment["CHATTER_KEYS_DIR"], !path.isEmpty { keysDirectory = path }
         if let path = environment["CHATTER_RATE_LIMITS_FILE"], !path.isEmpty { rateLimitsFile = path }
         if let token = environment["CHATTER_ADMIN_TOKEN"], !token.isEmpty {
             guard token.utf8.count >= 16 else {
