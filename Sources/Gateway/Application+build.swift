@@ -159,7 +159,10 @@ struct ChatterComponents {
                 relay: OutboxRelay(outbox: outbox, log: eventLog, logger: logger),
                 notifications: NotificationService(
                     configuration: notificationConfiguration(configuration), authenticator: auth, messaging: messaging,
-                    chats: ChatMembersDirectory(chats: chatRepository), revocations: revocations, log: eventLog, logger: logger),
+                    chats: ChatMembersDirectory(chats: chatRepository), revocations: revocations, log: eventLog,
+                    // With Redis, typing and presence reach sockets held by other processes.
+                    shared: redis.map { SharedRealtime(directory: RedisPresenceDirectory(redis: $0), bus: RedisSignalBus(redis: $0)) },
+                    logger: logger),
                 dependencyServices: dependencyServices, readinessChecks: readinessChecks,
                 rateLimits: rateLimits, limiter: limiter)
         } catch {

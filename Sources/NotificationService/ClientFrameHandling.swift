@@ -56,10 +56,12 @@ extension NotificationService {
         guard connection.allowTyping(chatID: chatID, interval: configuration.typingInterval),
               let memberIDs = try? await members.members(of: chatID), memberIDs.contains(connection.userID)
         else { return }
-        let typingFrame = ByteBuffer(string: ServerFrame.typing(chatID: chatID, userID: connection.userID))
+        let text = ServerFrame.typing(chatID: chatID, userID: connection.userID)
+        let typingFrame = ByteBuffer(string: text)
         for other in registry.connections(of: memberIDs) where other.userID != connection.userID {
             other.send(typingFrame)
         }
+        await shared?.publish(text, to: memberIDs.filter { $0 != connection.userID }, logger: logger)
     }
 
     /// Replays every message after `since` per chat from the store, then lets live events

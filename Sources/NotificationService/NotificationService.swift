@@ -38,19 +38,29 @@ public struct NotificationService: Sendable {
     let members: MembersCache
     let presence: PresenceTracker
     let closer = SocketCloser()
+    /// Typing and presence across processes; nil when this process is alone.
+    let shared: SharedRealtime?
+    let logger: Logger
     /// Long-lived parts of this role, to be run in the application's service group.
     public let services: [any Service]
 
     public init(
         configuration: Configuration, authenticator: any BearerAuthenticator, messaging: MessagingService,
-        chats: any ChatMembersLookup, revocations: any RevocationList, log: any EventLog, logger: Logger
+        chats: any ChatMembersLookup, revocations: any RevocationList, log: any EventLog, shared: SharedRealtime? = nil,
+        logger: Logger
     ) {
         self.configuration = configuration
         self.authenticator = authenticator
         self.messaging = messaging
+        self.shared = shared
+        self.logger = logger
         members = MembersCache(lookup: chats)
-        presence = PresenceTracker(registry: registry, contacts: chats, grace: configuration.presenceGrace, logger: logger)
-        services = [
+        presence = PresenceTracker(registry: registry, contacts: chats, grace: configuration.presenceGrace, shared: shared, logger: logger)
+        var sharedServices: [any Service] = []
+        if let shared {
+            sharedServices.append(SharedRealtimeService(shared: shared, registry: registry, logger: logger))
+        }
+        services = sharedServices + [
             EventDispatcher(log: log, registry: registry, members: members, group: "notification-\(Identifier.make())", logger: logger),
             presence,
             closer,

@@ -11,25 +11,49 @@ final class PresenceTracker: Service, Sendable {
     let contacts: any ChatMembersLookup
     let grace: Duration
     let logger: Logger
+    /// Other processes' users and sockets; nil when this process is alone.
+    let shared: SharedRealtime?
     private let pendingOffline = Mutex<[String: ContinuousClock.Instant]>([:])
 
-    init(registry: ConnectionRegistry, contacts: any ChatMembersLookup, grace: Duration, logger: Logger) {
+    init(registry: ConnectionRegistry, contacts: any ChatMembersLookup, grace: Duration, shared: SharedRealtime?, logger: Logger) {
         self.registry = registry
         self.contacts = contacts
         self.grace = grace
+        self.shared = shared
         self.logger = logger
+    }
+
+    /// Which of `users` have a socket in another process (none when alone, or when that cannot
+    /// be learnt right now: presence is best effort).
+    private func onlineElsewhere(_ users: Set<String>) async -> Set<String> {
+        guard let shared, !users.isEmpty else { return [] }
+        do {
+            return try await shared.directory.onlineElsewhere(among: users, instance: shared.instance)
+        } catch {
+            logger.warning("reading presence of other processes failed", metadata: [LoggingKeys.errorDetail: "\(error)"])
+            return []
+        }
     }
 
     /// After a connection is registered. Tells contacts when the user comes online and tells the
     /// new connection who among its contacts is online.
     func connected(_ connection: Connection, first: Bool) async {
         let wasPending = pendingOffline.withLock { $0.removeValue(forKey: connection.userID) != nil }
+        if let shared {
+            do {
+                try await shared.directory.markOnline([connection.userID], instance: shared.instance, ttl: shared.markLifetime)
+            } catch {
+                logger.warning("marking a user online failed", metadata: [LoggingKeys.errorDetail: "\(error)"])
+            }
+        }
         let userContacts = (try? await contacts.contactIDs(of: connection.userID)) ?? []
-        for contact in userContacts where registry.isOnline(contact) {
+        let elsewhere = await onlineElsewhere(userContacts.union([connection.userID]))
+        for contact in userContacts where registry.isOnline(contact) || elsewhere.contains(contact) {
             connection.send(ServerFrame.presence(userID: contact, online: true))
         }
-        if first && !wasPending {
-            broadcast(userID: connection.userID, online: true, to: userContacts)
+        // Already online in another process: contacts know.
+        if first && !wasPending && !elsewhere.contains(connection.userID) {
+            await broadcast(userID: connection.userID, online: true, to: userContacts)
         }
     }
 
@@ -50,17 +74,24 @@ final class PresenceTracker: Service, Sendable {
                     return due
                 }
                 for user in expired where !self.registry.isOnline(user) {
+                    if let shared = self.shared {
+                        try? await shared.directory.markOffline(user, instance: shared.instance)
+                        // Still connected in another process (a reconnect landed there).
+                        if await self.onlineElsewhere([user]).contains(user) { continue }
+                    }
                     let userContacts = (try? await self.contacts.contactIDs(of: user)) ?? []
-                    self.broadcast(userID: user, online: false, to: userContacts)
+                    await self.broadcast(userID: user, online: false, to: userContacts)
                 }
             }
         }
     }
 
-    private func broadcast(userID: String, online: Bool, to userContacts: Set<String>) {
-        let frame = ByteBuffer(string: ServerFrame.presence(userID: userID, online: online))
+    private func broadcast(userID: String, online: Bool, to userContacts: Set<String>) async {
+        let text = ServerFrame.presence(userID: userID, online: online)
+        let frame = ByteBuffer(string: text)
         for connection in registry.connections(of: userContacts) {
             connection.send(frame)
         }
+        await shared?.publish(text, to: userContacts, logger: logger)
     }
 }
