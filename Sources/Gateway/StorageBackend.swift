@@ -38,7 +38,9 @@ struct StorageBackend {
         let local = try await openStore(configuration: configuration, logger: logger)
         do {
             let shared = try sharedLog(logger: logger)
-            let eventLog = shared?.log ?? SQLiteEventLog(store: local)
+            // One instance: its in-memory tail is what wakes the real-time role's readers.
+            let embeddedLog = SQLiteEventLog(store: local)
+            let eventLog = shared?.log ?? embeddedLog
             // Kafka runs before the stores' users (the relay) and stops after them: its graceful
             // shutdown flushes what is still in flight.
             let logServices = shared.map { [$0.service] } ?? []
@@ -47,7 +49,7 @@ struct StorageBackend {
                 let outbox = SQLiteOutboxReader(store: local)
                 if shared == nil {
                     // One store holds both: a send's events enter the log in the send's own commit.
-                    outbox.publishInline(to: SQLiteEventLog(store: local))
+                    outbox.publishInline(to: embeddedLog)
                 }
                 return StorageBackend(
                     users: SQLiteUserRepository(store: local), sessions: SQLiteSessionRepository(store: local),

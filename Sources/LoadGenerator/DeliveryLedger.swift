@@ -1,11 +1,14 @@
 import Histogram
 import Synchronization
 
-/// Everything a run sent and received, and the verdicts: lost, duplicated, reordered.
+/// Everything a run sent and received, and the verdicts, after Jepsen's definitions:
 ///
-/// Definitions (per connection, per chat): a duplicate is a `seq` delivered twice on one
-/// connection; a reorder is a `seq` lower than one already delivered there; lost is an acked
-/// message never delivered to a member's connection by the end of the drain.
+/// - **duplicate**: a `seq` delivered twice on one connection;
+/// - **reorder**: a `seq` lower than one already delivered on that connection;
+/// - **unseen**: an acked message not delivered to a member's connection by the end of the
+///   drain (counted per connection);
+/// - **lost**: an acked message delivered to no connection and absent from the chat's history
+///   read back over HTTP at the end — the server forgot something it acknowledged.
 final class DeliveryLedger: Sendable {
     struct Totals: Sendable {
         var sent = 0
@@ -73,6 +76,19 @@ final class DeliveryLedger: Sendable {
             let acked = state.acked[chatID] ?? []
             let seen = state.seen[connection]?[chatID] ?? []
             return acked.subtracting(seen).count
+        }
+    }
+
+    /// Acked messages that no connection received, per chat.
+    func undelivered() -> [String: Set<Int64>] {
+        state.withLock { state in
+            var result: [String: Set<Int64>] = [:]
+            for (chatID, acked) in state.acked {
+                var left = acked
+                for (_, chats) in state.seen { if let seen = chats[chatID] { left.subtract(seen) } }
+                if !left.isEmpty { result[chatID] = left }
+            }
+            return result
         }
     }
 

@@ -41,6 +41,18 @@ struct HTTPSetup: Sendable {
         return (messages.compactMap { ($0["seq"] as? NSNumber)?.int64Value }, json["has_more"] as? Bool ?? false)
     }
 
+    /// Every seq in the chat's history, paging forward.
+    func allSeqs(chatID: String, token: String) async throws -> Set<Int64> {
+        var seqs = Set<Int64>()
+        var after: Int64 = 0
+        while true {
+            let page = try await history(chatID: chatID, afterSeq: after, token: token)
+            seqs.formUnion(page.seqs)
+            guard page.hasMore, let last = page.seqs.max(), last > after else { return seqs }
+            after = last
+        }
+    }
+
     private func post(_ path: String, _ body: [String: Any], token: String?, expect status: Int) async throws -> [String: Any] {
         var request = URLRequest(url: try url(path))
         request.httpMethod = "POST"

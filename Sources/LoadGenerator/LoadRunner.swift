@@ -11,7 +11,10 @@ public struct LoadReport: Sendable, CustomStringConvertible {
     public var sendErrors = 0
     public var delivered = 0
     public var expectedDeliveries = 0
+    /// Acked, delivered to no connection, and absent from history (see `DeliveryLedger`).
     public var lost = 0
+    /// Acked messages a member's connection had not received by the end, per connection.
+    public var unseen = 0
     public var duplicates = 0
     public var reordered = 0
     public var latencyP50 = 0.0, latencyP95 = 0.0, latencyP99 = 0.0, latencyMax = 0.0
@@ -21,8 +24,10 @@ public struct LoadReport: Sendable, CustomStringConvertible {
     public var idleConnections = 0
     public var kibPerIdleConnection: Double?
 
-    /// No acknowledged message lost, duplicated or reordered, and every send acknowledged.
-    public var passed: Bool { lost == 0 && duplicates == 0 && reordered == 0 && sendErrors == 0 && acked == sent }
+    /// No acknowledged message lost, unseen, duplicated or reordered, and every send acknowledged.
+    public var passed: Bool {
+        lost == 0 && unseen == 0 && duplicates == 0 && reordered == 0 && sendErrors == 0 && acked == sent
+    }
 
     public var description: String {
         if idleConnections > 0 {
@@ -39,6 +44,7 @@ public struct LoadReport: Sendable, CustomStringConvertible {
             delivered          \(delivered) of \(expectedDeliveries) expected (\(String(format: "%.0f", Double(delivered) / max(seconds, 0.001))) deliveries/s)
             send→deliver ms    p50 \(fmt(latencyP50))  p95 \(fmt(latencyP95))  p99 \(fmt(latencyP99))  max \(fmt(latencyMax))
             lost               \(lost)
+            unseen             \(unseen)
             duplicated         \(duplicates)
             reordered          \(reordered)
             server RSS         \(serverRSSKiB.map { "\($0) KiB" } ?? "n/a")
@@ -97,12 +103,14 @@ public struct LoadRunner: Sendable {
         let accounts = try await registerUsers(users, setup: setup)
         var chatOfUser = [String](repeating: "", count: users)
         var membersOfChat: [String: Int] = [:]
+        var ownerOfChat: [String: HTTPSetup.Account] = [:]
         for group in 0..<groups {
             let memberIndexes = Array(stride(from: group, to: users, by: groups))
             let chatID = try await setup.createGroup(
                 owner: accounts[memberIndexes[0]], title: "load \(group)", members: memberIndexes.dropFirst().map { accounts[$0].userID })
             for index in memberIndexes { chatOfUser[index] = chatID }
             membersOfChat[chatID] = memberIndexes.count
+            ownerOfChat[chatID] = accounts[memberIndexes[0]]
         }
         let ledger = DeliveryLedger()
         let connections = (0..<users).map {
@@ -162,7 +170,13 @@ public struct LoadRunner: Sendable {
         report.expectedDeliveries = totals.expectedDeliveries
         report.duplicates = totals.duplicates
         report.reordered = totals.reordered
-        report.lost = connections.reduce(0) { $0 + ledger.missing(connection: $1.index, chatID: $1.chatID) }
+        report.unseen = connections.reduce(0) { $0 + ledger.missing(connection: $1.index, chatID: $1.chatID) }
+        // What no connection received is lost only if the server does not have it either.
+        for (chatID, seqs) in ledger.undelivered() {
+            guard let owner = ownerOfChat[chatID] else { continue }
+            let stored = try await setup.allSeqs(chatID: chatID, token: owner.token)
+            report.lost += seqs.subtracting(stored).count
+        }
         let percentiles = ledger.latencyMilliseconds([50, 95, 99])
         (report.latencyP50, report.latencyP95, report.latencyP99) = (percentiles[0], percentiles[1], percentiles[2])
         report.latencyMax = ledger.maxLatencyMilliseconds

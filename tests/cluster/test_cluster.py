@@ -171,6 +171,6 @@ def test_load_through_nginx_loses_nothing(cluster):
     report = result.stdout
     assert result.returncode == 0, f"{report}\n{result.stderr}"
     lines = {line.split()[0]: line for line in report.splitlines() if line.strip()}
-    for key in ("lost", "duplicated", "reordered"):
+    for key in ("lost", "unseen", "duplicated", "reordered"):
         assert lines[key].split()[-1] == "0", report
     assert "PASS" in lines["verdict"], report

@@ -24,6 +24,7 @@ def test_short_load_run_loses_nothing(server):
     assert result.returncode == 0, f"load failed:\n{report}\n{result.stderr}"
     lines = {line.split()[0]: line for line in report.splitlines() if line.strip()}
     assert lines["lost"].split()[-1] == "0", report
+    assert lines["unseen"].split()[-1] == "0", report
     assert lines["duplicated"].split()[-1] == "0", report
     assert lines["reordered"].split()[-1] == "0", report
     sent, acked = lines["sent"].split()[3], lines["sent"].split()[5]
