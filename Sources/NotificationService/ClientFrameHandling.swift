@@ -1,6 +1,7 @@
 import ChatterCore
 import ChatterHTTP
 import Foundation
+import Logging
 import MessagingService
 import NIOCore
 
@@ -54,7 +55,8 @@ extension NotificationService {
             return
         }
         guard connection.allowTyping(chatID: chatID, interval: configuration.typingInterval),
-              let memberIDs = try? await members.members(of: chatID), memberIDs.contains(connection.userID)
+              let memberIDs = try? await members.members(of: chatID), memberIDs.contains(connection.userID),
+              await claimTyping(userID: connection.userID, chatID: chatID)
         else { return }
         let text = ServerFrame.typing(chatID: chatID, userID: connection.userID)
         let typingFrame = ByteBuffer(string: text)
@@ -62,6 +64,20 @@ extension NotificationService {
             other.send(typingFrame)
         }
         await shared?.publish(text, to: memberIDs.filter { $0 != connection.userID }, logger: logger)
+    }
+
+    /// With several processes, one typing broadcast per user and chat per interval, whichever
+    /// device or process it comes from (Redis); alone, the per-connection throttle above is it.
+    /// When Redis cannot answer, typing goes through: it is ephemeral and already throttled
+    /// per connection.
+    private func claimTyping(userID: String, chatID: String) async -> Bool {
+        guard let shared else { return true }
+        do {
+            return try await shared.directory.claimTyping(userID: userID, chatID: chatID, interval: configuration.typingInterval)
+        } catch {
+            logger.debug("typing throttle unavailable", metadata: [LoggingKeys.errorDetail: "\(error)"])
+            return true
+        }
     }
 
     /// Replays every message after `since` per chat from the store, then lets live events

@@ -41,13 +41,24 @@ struct SharedRealtimeTests {
                         try await aliceSocket.send(["type": "typing", "chat_id": chat])
                         let back = try await bobSocket.next(timeout: .seconds(10)) { $0.kind == "typing" }
                         #expect(back.event["user_id"] as? String == alice.id)
+                        // Bob's second device, on the first process, types within the interval:
+                        // one broadcast per user and chat, whatever the device or process.
+                        try await withSocket(port: first.port, token: bob.token) { bobPhone in
+                            _ = try await bobPhone.next { $0.type == "ready" }
+                            try await bobPhone.send(["type": "typing", "chat_id": chat])
+                            try await bobPhone.send(["type": "ping"])
+                            _ = try await bobPhone.next { $0.type == "pong" }
+                        }
+                        try await aliceSocket.send(["type": "ping"])
+                        _ = try await aliceSocket.next { $0.type == "pong" }
                     }
                     // Bob's socket closed on the second: after its grace, the first tells Alice.
                     let offline = try await aliceSocket.next(timeout: .seconds(10)) {
                         $0.kind == "presence" && $0.event["status"] as? String == "offline"
                     }
                     #expect(offline.event["user_id"] as? String == bob.id)
-                    #expect(aliceSocket.frames.filter { $0.kind == "typing" }.count == 1, "her own typing is not echoed back")
+                    #expect(aliceSocket.frames.filter { $0.kind == "typing" }.count == 1,
+                            "her own typing is not echoed back, and Bob's second device was throttled")
                 }
             }
         }

@@ -57,6 +57,11 @@ public struct RedisPresenceDirectory: PresenceDirectory {
         _ = try await redis.send(["HDEL", prefix + userID, instance])
     }
 
+    /// `SET NX PX`: the first claim in an interval creates the key, the rest find it.
+    public func claimTyping(userID: String, chatID: String, interval: Duration) async throws -> Bool {
+        try await redis.setIfAbsent("chatter:typing:\(chatID):\(userID)", "1", expiresIn: interval)
+    }
+
     public func onlineElsewhere(among users: Set<String>, instance: String) async throws -> Set<String> {
         var online = Set<String>()
         for batch in Array(users).chunked(500).map(Array.init) {

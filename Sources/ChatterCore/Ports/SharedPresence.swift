@@ -7,6 +7,9 @@ public protocol PresenceDirectory: Sendable {
     func markOffline(_ userID: String, instance: String) async throws
     /// Which of `users` are online on an instance other than `instance`.
     func onlineElsewhere(among users: Set<String>, instance: String) async throws -> Set<String>
+    /// Whether `userID` may broadcast typing in `chatID` now: true at most once per `interval`
+    /// across all of the user's devices and processes.
+    func claimTyping(userID: String, chatID: String, interval: Duration) async throws -> Bool
 }
 
 /// An ephemeral frame for some users' sockets wherever they are connected: typing and presence
