@@ -24,22 +24,13 @@ struct MembershipInvalidation: Service {
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
-            var subscription: (any EventSubscription)?
-            while !Task.isCancelled {
-                do {
-                    if subscription == nil {
-                        subscription = try await log.subscribe(topic: ChatEvent.topic, group: group, start: .latest)
-                    }
-                    let records = try await subscription!.next(maxRecords: 512)
-                    for record in records where record.headers[EventHeader.kind].map(Self.kinds.contains) ?? true {
-                        cache.invalidate(chatID: record.key)
-                    }
-                } catch {
-                    if Task.isCancelled { return }
-                    // Meanwhile nothing is known about changes elsewhere: forget everything.
-                    cache.invalidateAll()
-                    logger.error("membership events unavailable; retrying", metadata: [LoggingKeys.errorDetail: "\(error)"])
-                    try? await Task.sleep(for: .milliseconds(500))
+            await log.consume(topic: ChatEvent.topic, group: group, start: .latest, onFailure: { error in
+                // Meanwhile nothing is known about changes elsewhere: forget everything.
+                cache.invalidateAll()
+                logger.error("membership events unavailable; retrying", metadata: [LoggingKeys.errorDetail: "\(error)"])
+            }) { records in
+                for record in records where record.headers[EventHeader.kind].map(Self.kinds.contains) ?? true {
+                    cache.invalidate(chatID: record.key)
                 }
             }
         }

@@ -56,20 +56,11 @@ struct EventDispatcher: Service {
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
-            var subscription: (any EventSubscription)?
-            while !Task.isCancelled {
-                do {
-                    if subscription == nil {
-                        subscription = try await log.subscribe(topic: ChatEvent.topic, group: group, start: .latest)
-                    }
-                    let records = try await subscription!.next(maxRecords: 512)
-                    for record in records { await dispatch(record) }
-                } catch {
-                    if Task.isCancelled { return }
-                    // The log is unreachable: nothing is lost (clients sync), retry shortly.
-                    logger.error("event consumption failed; retrying", metadata: [LoggingKeys.errorDetail: "\(error)"])
-                    try? await Task.sleep(for: .milliseconds(500))
-                }
+            await log.consume(topic: ChatEvent.topic, group: group, start: .latest, onFailure: { error in
+                // The log is unreachable: nothing is lost (clients sync), retry shortly.
+                logger.error("event consumption failed; retrying", metadata: [LoggingKeys.errorDetail: "\(error)"])
+            }) { records in
+                for record in records { await dispatch(record) }
             }
         }
     }
