@@ -31,6 +31,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // Domain types, errors, validation and the ports every adapter implements.
@@ -51,6 +52,15 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // Metrics (Prometheus), traces and logs: what every role reports about itself.
+        .target(
+            name: "Telemetry",
+            dependencies: [
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            path: "Sources/Telemetry",
             swiftSettings: swiftSettings
         ),
         .target(
@@ -78,6 +88,7 @@ let package = Package(
         .target(
             name: "MessagingService",
             dependencies: [
+                "Telemetry",
                 "ChatterCore", "ChatterHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -87,6 +98,7 @@ let package = Package(
         .target(
             name: "NotificationService",
             dependencies: [
+                "Telemetry",
                 "ChatterCore", "ChatterHTTP", "MessagingService",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
@@ -102,6 +114,7 @@ let package = Package(
         .target(
             name: "EventRelay",
             dependencies: [
+                "Telemetry",
                 "ChatterCore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -183,6 +196,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
+                "Telemetry",
                 "ChatterCore", "ChatterHTTP", "AuthService", "ChatService", "MessagingService",
                 "NotificationService", "EventRelay", "SQLiteStorage", "PostgresStorage", "Secrets", "RedisCache", "RedisClient",
                 .target(name: "KafkaEventLog", condition: .when(traits: ["Kafka"])),
@@ -214,6 +228,7 @@ let package = Package(
         .executableTarget(
             name: "chatter",
             dependencies: [
+                "Telemetry",
                 "Gateway", "ChatterCore", "SQLiteStorage", "PostgresStorage", "LoadGenerator",
                 .target(name: "KafkaEventLog", condition: .when(traits: ["Kafka"])),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -286,8 +301,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "TelemetryTests",
+            dependencies: ["Telemetry"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "GatewayTests",
             dependencies: [
+                "Telemetry",
                 "Gateway", "ChatterCore", "ChatService",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

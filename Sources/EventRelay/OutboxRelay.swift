@@ -1,6 +1,7 @@
 import ChatterCore
 import Logging
 import ServiceLifecycle
+import Telemetry
 
 /// Publishes committed outbox rows to the event log, oldest first, and marks them published.
 ///
@@ -12,12 +13,16 @@ public struct OutboxRelay: Service {
     let log: any EventLog
     let logger: Logger
     let batchSize: Int
+    let metrics: ChatterMetrics
 
-    public init(outbox: any OutboxReader, log: any EventLog, logger: Logger, batchSize: Int = 500) {
+    public init(
+        outbox: any OutboxReader, log: any EventLog, logger: Logger, batchSize: Int = 500, metrics: ChatterMetrics = ChatterMetrics()
+    ) {
         self.outbox = outbox
         self.log = log
         self.logger = logger
         self.batchSize = batchSize
+        self.metrics = metrics
     }
 
     public func run() async throws {
@@ -32,6 +37,7 @@ public struct OutboxRelay: Service {
             let seen = outbox.generation
             do {
                 let relayed = try await outbox.relayNext(limit: batchSize, to: log)
+                metrics.outboxRelayed(relayed)
                 failures = 0
                 // A short batch took everything committed before `seen` was read; wait for the
                 // next commit (at once if one came meanwhile) instead of asking again.

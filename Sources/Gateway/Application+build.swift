@@ -15,6 +15,7 @@ import RedisClient
 import SQLiteStorage
 import Secrets
 import ServiceLifecycle
+import Telemetry
 
 /// Builds the all-in-one Chatter server: every role in one process on the embedded store.
 /// `chatter serve` and the tests call this same function.
@@ -23,9 +24,10 @@ import ServiceLifecycle
 public func buildApplication(
     configuration: ChatterConfiguration,
     logger: Logger,
+    metrics: ChatterMetrics = ChatterMetrics(),
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) async throws -> some ApplicationProtocol {
-    try await buildServer(configuration: configuration, logger: logger, onServerRunning: onServerRunning).application
+    try await buildServer(configuration: configuration, logger: logger, metrics: metrics, onServerRunning: onServerRunning).application
 }
 
 /// The application plus what must run when a shutdown signal arrives, before the service group
@@ -34,15 +36,18 @@ public func buildApplication(
 public func buildServer(
     configuration: ChatterConfiguration,
     logger: Logger,
+    metrics: ChatterMetrics = ChatterMetrics(),
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) async throws -> (application: some ApplicationProtocol, beforeShutdown: @Sendable () async -> Void) {
-    let components = try await ChatterComponents.make(configuration: configuration, logger: logger)
+    let components = try await ChatterComponents.make(configuration: configuration, logger: logger, metrics: metrics)
 
     let router = Router(context: ChatterRequestContext.self)
+    router.add(middleware: HTTPMetricsMiddleware(metrics: metrics))
     router.add(middleware: RequestIDMiddleware(maxBodyBytes: configuration.maxBodyBytes))
     let addresses = ClientAddressResolver(trustedProxies: Set(configuration.trustedProxies))
     router.add(middleware: RateLimitMiddleware(
-        phase: .edge, policies: components.rateLimits, limiter: components.limiter, addresses: addresses))
+        phase: .edge, policies: components.rateLimits, limiter: components.limiter, addresses: addresses, metrics: metrics))
+    MetricsRoutes(metrics: metrics).addRoutes(to: router)
     AdminRoutes(adminToken: configuration.adminToken, policies: components.rateLimits).addRoutes(to: router)
     OperationsRoutes(
         checks: components.readinessChecks, openAPIDocument: try OperationsRoutes.loadDocument("openapi"),
@@ -55,10 +60,11 @@ public func buildServer(
     let authenticated = router.group()
         .add(middleware: AuthenticationMiddleware(authenticator: components.auth))
         .add(middleware: RateLimitMiddleware(
-            phase: .authenticated, policies: components.rateLimits, limiter: components.limiter, addresses: addresses))
+            phase: .authenticated, policies: components.rateLimits, limiter: components.limiter, addresses: addresses,
+            metrics: metrics))
     authRoutes.addAuthenticatedRoutes(to: authenticated)
     ChatRoutes(service: components.chats).addRoutes(to: authenticated)
-    MessageRoutes(service: components.messaging).addRoutes(to: authenticated)
+    MessageRoutes(service: components.messaging, metrics: metrics).addRoutes(to: authenticated)
     components.notifications.addRoutes(to: router)
 
     let notifications = components.notifications
@@ -90,7 +96,7 @@ struct ChatterComponents {
     var rateLimits: RateLimitPolicyStore
     var limiter: any RateLimiter
 
-    static func make(configuration: ChatterConfiguration, logger: Logger) async throws -> ChatterComponents {
+    static func make(configuration: ChatterConfiguration, logger: Logger, metrics: ChatterMetrics) async throws -> ChatterComponents {
         let storage = try await StorageBackend.open(configuration: configuration, logger: logger)
         do {
             let keys = try await FileSigningKeyStore(directory: try keysDirectory(configuration)).loadOrCreateKeys()
@@ -147,28 +153,56 @@ struct ChatterComponents {
                 messages: messageRepository, membership: ChatMembershipLookup(chats: chatRepository, cache: membershipCache))
             let eventLog = storage.eventLog
             let outbox = storage.outbox
+            var lagProbes: [ConsumerLagProbe] = []
             if storage.eventLogIsShared {
                 // Other processes change memberships too; their events keep this cache true.
-                dependencyServices.append(MembershipInvalidation(log: eventLog, cache: membershipCache, logger: logger))
+                let invalidation = MembershipInvalidation(log: eventLog, cache: membershipCache, logger: logger)
+                lagProbes.append(invalidation.lag)
+                dependencyServices.append(invalidation)
             }
+            let notifications = NotificationService(
+                configuration: notificationConfiguration(configuration), authenticator: auth, messaging: messaging,
+                chats: ChatMembersDirectory(chats: chatRepository), revocations: revocations, log: eventLog,
+                // With Redis, typing and presence reach sockets held by other processes.
+                shared: redis.map { SharedRealtime(directory: RedisPresenceDirectory(redis: $0), bus: RedisSignalBus(redis: $0)) },
+                metrics: metrics, logger: logger)
+            lagProbes.append(notifications.dispatcherLag)
+            addCollectors(to: metrics, outbox: outbox, lagProbes: lagProbes, poolUsage: storage.poolUsage)
             return ChatterComponents(
                 storageServices: storage.services, hasher: hasher, auth: auth,
                 chats: ChatService(chats: chatRepository, summaries: MessagingSummaryLookup(messages: messageRepository),
                                    users: AuthUserLookup(users: users), membershipCache: membershipCache),
                 messaging: messaging,
-                relay: OutboxRelay(outbox: outbox, log: eventLog, logger: logger),
-                notifications: NotificationService(
-                    configuration: notificationConfiguration(configuration), authenticator: auth, messaging: messaging,
-                    chats: ChatMembersDirectory(chats: chatRepository), revocations: revocations, log: eventLog,
-                    // With Redis, typing and presence reach sockets held by other processes.
-                    shared: redis.map { SharedRealtime(directory: RedisPresenceDirectory(redis: $0), bus: RedisSignalBus(redis: $0)) },
-                    logger: logger),
+                relay: OutboxRelay(outbox: outbox, log: eventLog, logger: logger, metrics: metrics),
+                notifications: notifications,
                 dependencyServices: dependencyServices, readinessChecks: readinessChecks,
                 rateLimits: rateLimits, limiter: limiter)
         } catch {
             await storage.close()
             throw error
         }
+    }
+}
+
+/// Values read when Prometheus scrapes rather than kept current on every change. Each read is
+/// bounded, so a dependency that is down leaves the last value and does not hang `/metrics`.
+func addCollectors(
+    to metrics: ChatterMetrics, outbox: any OutboxReader, lagProbes: [ConsumerLagProbe],
+    poolUsage: @escaping @Sendable () -> (inUse: Int, waiting: Int)
+) {
+    metrics.addCollector {
+        guard let backlog = try? await withTimeout(.seconds(1), { try await outbox.backlog() }) else { return }
+        metrics.outboxBacklog(events: backlog.events, oldestAge: backlog.oldest.map { Timestamp.now().duration(since: $0) } ?? .zero)
+    }
+    for probe in lagProbes {
+        metrics.addCollector {
+            guard let lag = try? await withTimeout(.seconds(1), { await probe.lag() }) else { return }
+            metrics.consumerLag(group: probe.group, topic: probe.topic, events: lag)
+        }
+    }
+    metrics.addCollector {
+        let usage = poolUsage()
+        metrics.databasePool(inUse: usage.inUse, waiting: usage.waiting)
     }
 }
 

@@ -15,7 +15,17 @@ struct MembershipInvalidation: Service {
     let log: any EventLog
     let cache: MembershipCache
     let logger: Logger
-    let group = "membership-\(Identifier.make())"
+    let group: String
+    /// How far this consumer is behind the log, for metrics.
+    let lag: ConsumerLagProbe
+
+    init(log: any EventLog, cache: MembershipCache, logger: Logger) {
+        self.log = log
+        self.cache = cache
+        self.logger = logger
+        group = "membership-\(Identifier.make())"
+        lag = ConsumerLagProbe(topic: ChatEvent.topic, group: group)
+    }
 
     static let kinds: Set<String> = [
         ChatEvent.Kind.memberAdded.rawValue, ChatEvent.Kind.memberRemoved.rawValue,
@@ -24,7 +34,7 @@ struct MembershipInvalidation: Service {
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
-            await log.consume(topic: ChatEvent.topic, group: group, start: .latest, onFailure: { error in
+            await log.consume(topic: ChatEvent.topic, group: group, start: .latest, probe: lag, onFailure: { error in
                 // Meanwhile nothing is known about changes elsewhere: forget everything.
                 cache.invalidateAll()
                 logger.error("membership events unavailable; retrying", metadata: [LoggingKeys.errorDetail: "\(error)"])

@@ -31,6 +31,8 @@ struct StorageBackend {
     /// Whether the repositories answer before `services` run (SQLite: yes; PostgreSQL's pool
     /// only once its service runs).
     var usableBeforeRunning: Bool
+    /// PostgreSQL connections leased and calls waiting for one (always 0 on SQLite).
+    var poolUsage: @Sendable () -> (inUse: Int, waiting: Int) = { (0, 0) }
     /// Releases what opening took, when building the rest of the server fails.
     var close: @Sendable () async -> Void
 
@@ -68,7 +70,7 @@ struct StorageBackend {
                 services: logServices + [local, postgres, SQLiteRetention(store: local, logger: logger),
                                          PostgresRetention(store: postgres, logger: logger)],
                 readinessChecks: [ReadinessCheck(name: "database") { try await postgres.ping() }, logCheck],
-                usableBeforeRunning: false, close: { await local.close() })
+                usableBeforeRunning: false, poolUsage: { postgres.poolUsage }, close: { await local.close() })
         } catch {
             await local.close()
             throw error

@@ -2,13 +2,16 @@ import ChatterCore
 import ChatterHTTP
 import HTTPTypes
 import Hummingbird
+import Telemetry
 
 /// The messaging role's HTTP surface; every route needs a token.
 public struct MessageRoutes: Sendable {
     let service: MessagingService
+    let metrics: ChatterMetrics
 
-    public init(service: MessagingService) {
+    public init(service: MessagingService, metrics: ChatterMetrics = ChatterMetrics()) {
         self.service = service
+        self.metrics = metrics
     }
 
     struct SendRequest: Decodable {
@@ -43,6 +46,7 @@ public struct MessageRoutes: Sendable {
             let chatID = try context.pathParameter("chat_id")
             let body = try await request.decode(as: SendRequest.self, context: context)
             let result = try await service.send(chatID: chatID, senderID: identity.userID, body: body.body, clientMsgID: body.clientMsgID)
+            if result.created { metrics.messageSent(transport: "http") }
             return JSONBody(result.message, status: result.created ? .created : .ok)
         }
         router.get("/v1/chats/:chat_id/messages") { request, context in

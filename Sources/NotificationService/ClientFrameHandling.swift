@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import MessagingService
 import NIOCore
+import Telemetry
 
 extension NotificationService {
     static let invalidFrame = ChatterError.Code("invalid_frame", status: 400)
@@ -43,6 +44,7 @@ extension NotificationService {
         }
         do {
             let result = try await messaging.send(chatID: chatID, senderID: connection.userID, body: body, clientMsgID: clientMsgID)
+            if result.created { metrics.messageSent(transport: "websocket") }
             connection.send(ServerFrame.ack(clientMsgID: clientMsgID, message: result.message))
         } catch {
             connection.send(ServerFrame.error(ChatterError.fromAny(error), clientMsgID: clientMsgID))

@@ -70,18 +70,27 @@ final class Connection: Sendable {
 
     /// Queues a live event. `seq` is set for `message.created`, which is sent once per seq and
     /// only when committed while this connection was open (`occurredAt`).
-    func deliver(chatID: String, seq: Int64?, occurredAt: Timestamp? = nil, frame: ByteBuffer, batch: FlushBatch? = nil) {
-        let accepted = state.withLock { state -> Bool in
-            guard let seq else { return writer.push(frame, batch: batch) }
-            if let occurredAt, occurredAt < openedAt { return true }
-            if state.syncing[chatID] != nil {
-                guard state.syncing[chatID]!.count < Self.maxBufferedWhileSyncing else { return false }
-                state.syncing[chatID]!.append((seq, frame))
-                return true
+    /// True when the frame was queued on this socket (false when it was held back, already
+    /// sent, or the socket is being cut off as too slow).
+    @discardableResult
+    func deliver(chatID: String, seq: Int64?, occurredAt: Timestamp? = nil, frame: ByteBuffer, batch: FlushBatch? = nil) -> Bool {
+        let outcome = state.withLock { state -> (accepted: Bool, queued: Bool) in
+            guard let seq else {
+                let pushed = writer.push(frame, batch: batch)
+                return (pushed, pushed)
             }
-            return state.claim(chatID: chatID, seq: seq) ? writer.push(frame, batch: batch) : true
+            if let occurredAt, occurredAt < openedAt { return (true, false) }
+            if state.syncing[chatID] != nil {
+                guard state.syncing[chatID]!.count < Self.maxBufferedWhileSyncing else { return (false, false) }
+                state.syncing[chatID]!.append((seq, frame))
+                return (true, false)
+            }
+            guard state.claim(chatID: chatID, seq: seq) else { return (true, false) }
+            let pushed = writer.push(frame, batch: batch)
+            return (pushed, pushed)
         }
-        if !accepted { tooSlow() }
+        if !outcome.accepted { tooSlow() }
+        return outcome.queued
     }
 
     /// Starts replaying `chatID`; live message events for it are held back until `endSync`.

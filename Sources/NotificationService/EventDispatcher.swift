@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import ServiceLifecycle
+import Telemetry
 
 /// Consumes chat events from the log and queues each on every connection of every member.
 ///
@@ -14,6 +15,8 @@ struct EventDispatcher: Service {
     let registry: ConnectionRegistry
     let members: MembersCache
     let group: String
+    let lag: ConsumerLagProbe
+    let metrics: ChatterMetrics
     let logger: Logger
 
     /// The fields of a stored event that routing needs.
@@ -56,7 +59,7 @@ struct EventDispatcher: Service {
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
-            await log.consume(topic: ChatEvent.topic, group: group, start: .latest, onFailure: { error in
+            await log.consume(topic: ChatEvent.topic, group: group, start: .latest, probe: lag, onFailure: { error in
                 // The log is unreachable: nothing is lost (clients sync), retry shortly.
                 logger.error("event consumption failed; retrying", metadata: [LoggingKeys.errorDetail: "\(error)"])
             }) { records in
@@ -92,9 +95,13 @@ struct EventDispatcher: Service {
         let frame = ByteBuffer(string: ServerFrame.event(payload: record.payload))
         let seq = routing.kind == ChatEvent.Kind.messageCreated.rawValue ? routing.message?.seq : nil
         let batch = FlushBatch()
-        for connection in registry.connections(of: recipients) {
-            connection.deliver(chatID: routing.chatID, seq: seq, occurredAt: routing.occurredAt, frame: frame, batch: batch)
+        var queued = 0
+        for connection in registry.connections(of: recipients)
+        where connection.deliver(chatID: routing.chatID, seq: seq, occurredAt: routing.occurredAt, frame: frame, batch: batch) {
+            queued += 1
         }
         batch.schedule()
+        let latency = seq == nil ? nil : routing.occurredAt.map { Timestamp.now().duration(since: $0) }
+        metrics.eventsDelivered(type: routing.kind, count: queued, sinceCommit: latency)
     }
 }

@@ -10,6 +10,7 @@ import NIOCore
 import NIOWebSocket
 import ServiceLifecycle
 import Synchronization
+import Telemetry
 
 /// The real-time role: holds WebSockets, fans chat events out to members, answers client
 /// frames (send, typing, ping, sync), tracks presence and closes revoked sessions.
@@ -41,19 +42,25 @@ public struct NotificationService: Sendable {
     /// Typing and presence across processes; nil when this process is alone.
     let shared: SharedRealtime?
     let logger: Logger
+    let metrics: ChatterMetrics
+    /// How far this process' event dispatcher is behind the log, for metrics.
+    public let dispatcherLag: ConsumerLagProbe
     /// Long-lived parts of this role, to be run in the application's service group.
     public let services: [any Service]
 
     public init(
         configuration: Configuration, authenticator: any BearerAuthenticator, messaging: MessagingService,
         chats: any ChatMembersLookup, revocations: any RevocationList, log: any EventLog, shared: SharedRealtime? = nil,
-        logger: Logger
+        metrics: ChatterMetrics = ChatterMetrics(), logger: Logger
     ) {
         self.configuration = configuration
         self.authenticator = authenticator
         self.messaging = messaging
         self.shared = shared
         self.logger = logger
+        self.metrics = metrics
+        let group = "notification-\(Identifier.make())"
+        dispatcherLag = ConsumerLagProbe(topic: ChatEvent.topic, group: group)
         members = MembersCache(lookup: chats)
         presence = PresenceTracker(registry: registry, contacts: chats, grace: configuration.presenceGrace, shared: shared, logger: logger)
         var sharedServices: [any Service] = []
@@ -61,12 +68,24 @@ public struct NotificationService: Sendable {
             sharedServices.append(SharedRealtimeService(shared: shared, registry: registry, logger: logger))
         }
         services = sharedServices + [
-            EventDispatcher(log: log, registry: registry, members: members, group: "notification-\(Identifier.make())", logger: logger),
+            EventDispatcher(
+                log: log, registry: registry, members: members, group: group, lag: dispatcherLag, metrics: metrics, logger: logger),
             presence,
             closer,
             Heartbeat(registry: registry, interval: configuration.pingInterval),
             RevocationWatcher(registry: registry, revocations: revocations),
         ]
+    }
+
+    /// The `reason` label of `chatter_websocket_connections_closed_total` for a close code.
+    static func closeReason(_ code: UInt16?) -> String {
+        switch code {
+        case 1000, nil: "client"
+        case 1001: "shutdown"
+        case CloseCode.sessionRevoked: "revoked"
+        case CloseCode.tooSlow: "slow_consumer"
+        default: "error"
+        }
     }
 
     /// How long a requested close may take before the socket is dropped without a close frame.
@@ -154,6 +173,7 @@ public struct NotificationService: Sendable {
             authTimeout?.cancel()
             if let connection = current.get() {
                 connection.requestClose(code: 1000, reason: "", dropPending: true)
+                metrics.webSocketClosed(reason: Self.closeReason(connection.closeRequest?.code))
                 presence.disconnected(userID: connection.userID, last: registry.remove(connection))
             }
         } onGracefulShutdown: {
@@ -201,6 +221,7 @@ public struct NotificationService: Sendable {
         }
         connection.send(ServerFrame.ready(userID: identity.userID, sessionID: identity.sessionID))
         slot.set(connection)
+        metrics.webSocketOpened()
         let first = registry.add(connection)
         await presence.connected(connection, first: first)
     }

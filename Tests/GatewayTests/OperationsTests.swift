@@ -1,3 +1,4 @@
+import ChatterCore
 import Foundation
 import HTTPTypes
 import Testing
@@ -65,5 +66,39 @@ import Testing
         var values = ("", "", "")
         init() async throws {}
         func set(token: String, refresh: String, chatID: String) { values = (token, refresh, chatID) }
+    }
+}
+
+@Suite struct MetricsEndpointTests {
+    @Test func metricsCountRequestsByTemplateSendsAndRateLimits() async throws {
+        let rules = FileManager.default.temporaryDirectory.appendingPathComponent("rules-\(UUID().uuidString).json").path
+        try Data(#"{"rules":[{"name":"me","route":"/v1/users/me","methods":["GET"],"key":"user","capacity":1,"refill_per_second":0.001}]}"#.utf8)
+            .write(to: URL(fileURLWithPath: rules))
+        try await withApp(configure: { $0.rateLimitsFile = rules }) { api in
+            let alice = try await api.register("alice")
+            #expect(try await api.call(.get, "/v1/users/me", token: alice.token).status == .ok)
+            #expect(try await api.call(.get, "/v1/users/me", token: alice.token).status == .tooManyRequests)
+            let bob = try await api.register("bob")
+            let chat = try await api.createGroup(alice.token, members: [bob.id])
+            let sent = try await api.send(alice.token, chat, "hello")
+            #expect(sent.status == .created)
+            let replay = try await api.call(.get, "/v1/chats/\(chat)/messages", token: alice.token)
+            #expect(replay.status == .ok)
+            _ = try await api.call(.get, "/definitely/not/a/route")
+            let metrics = try await api.call(.get, "/metrics")
+            #expect(metrics.status == .ok)
+            #expect(metrics.headers[.contentType]?.hasPrefix("text/plain; version=0.0.4") == true)
+            let text = metrics.text
+            #expect(text.contains(#"chatter_http_requests_total{method="POST",route="/v1/chats/{chat_id}/messages",status_class="2xx"} 1"#))
+            #expect(text.contains(#"chatter_http_requests_total{method="GET",route="/v1/chats/{chat_id}/messages",status_class="2xx"} 1"#))
+            #expect(text.contains(#"route="unmatched",status_class="4xx"} 1"#))
+            #expect(text.contains(#"chatter_messages_sent_total{transport="http"} 1"#))
+            #expect(text.contains(#"chatter_rate_limit_rejections_total{rule="me"} 1"#))
+            #expect(text.contains(#"chatter_http_requests_total{method="GET",route="/v1/users/me",status_class="4xx"} 1"#))
+            // Raw ids never become label values.
+            #expect(!text.contains(chat))
+            #expect(text.contains("chatter_outbox_backlog_events"))
+            #expect(text.contains(#"chatter_eventlog_consumer_lag_events{group="notification-"#))
+        }
     }
 }

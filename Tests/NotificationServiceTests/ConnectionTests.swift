@@ -85,7 +85,8 @@ extension Connection {
         self.init(userID: userID, sessionID: sessionID, output: output, queueCapacity: queueCapacity)
     }
 
-    func deliver(chatID: String, seq: Int64?, occurredAt: Timestamp? = nil, frame: String) {
+    @discardableResult
+    func deliver(chatID: String, seq: Int64?, occurredAt: Timestamp? = nil, frame: String) -> Bool {
         deliver(chatID: chatID, seq: seq, occurredAt: occurredAt, frame: ByteBuffer(string: frame))
     }
 
@@ -102,11 +103,12 @@ extension Connection {
 
     @Test func liveMessagesAreDeliveredOncePerSeq() async {
         let (connection, output) = connection()
-        connection.deliver(chatID: "c", seq: 1, frame: "m1")
-        connection.deliver(chatID: "c", seq: 2, frame: "m2")
-        connection.deliver(chatID: "c", seq: 2, frame: "m2-duplicate")
-        connection.deliver(chatID: "d", seq: 1, frame: "d1")
-        connection.deliver(chatID: "c", seq: nil, frame: "typing")
+        // The result says whether a frame was queued: what the delivery metrics count.
+        #expect(connection.deliver(chatID: "c", seq: 1, frame: "m1"))
+        #expect(connection.deliver(chatID: "c", seq: 2, frame: "m2"))
+        #expect(!connection.deliver(chatID: "c", seq: 2, frame: "m2-duplicate"))
+        #expect(connection.deliver(chatID: "d", seq: 1, frame: "d1"))
+        #expect(connection.deliver(chatID: "c", seq: nil, frame: "typing"))
         #expect(output.frames == ["m1", "m2", "d1", "typing"])
     }
 

@@ -34,3 +34,14 @@ import Testing
         #expect(partial.message?.seq == 3 && partial.occurredAt == at)
     }
 }
+
+@Suite struct CloseReasonTests {
+    @Test func closeCodesMapToTheMetricsReasons() {
+        #expect(NotificationService.closeReason(nil) == "client")
+        #expect(NotificationService.closeReason(1000) == "client")
+        #expect(NotificationService.closeReason(1001) == "shutdown")
+        #expect(NotificationService.closeReason(CloseCode.sessionRevoked) == "revoked")
+        #expect(NotificationService.closeReason(CloseCode.tooSlow) == "slow_consumer")
+        #expect(NotificationService.closeReason(1011) == "error")
+    }
+}

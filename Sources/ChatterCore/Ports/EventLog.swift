@@ -57,6 +57,13 @@ public protocol EventSubscription: Sendable {
     func next(maxRecords: Int) async throws -> [EventRecord]
     /// Marks `records` (and everything before them in their partitions) as processed.
     func commit(_ records: [EventRecord]) async throws
+    /// Records in the log this subscription has not read yet, summed over its partitions, as
+    /// far as the adapter knows without waiting on the network; nil when it cannot tell.
+    func lag() async throws -> Int64?
+}
+
+extension EventSubscription {
+    public func lag() async throws -> Int64? { nil }
 }
 
 /// Committed outbox rows waiting to be published, in commit order.
@@ -106,6 +113,20 @@ public protocol OutboxReader: Sendable {
     func relay(_ entries: [OutboxEntry], to log: any EventLog) async throws
     /// Relays the oldest unpublished entries (up to `limit`) to `log`; returns how many.
     func relayNext(limit: Int, to log: any EventLog) async throws -> Int
+    /// How far publishing is behind: for metrics and alerts.
+    func backlog() async throws -> OutboxBacklog
+}
+
+/// Outbox rows committed but not yet published.
+public struct OutboxBacklog: Sendable, Hashable {
+    public var events: Int
+    /// When the oldest of them committed; nil when there are none.
+    public var oldest: Timestamp?
+
+    public init(events: Int, oldest: Timestamp?) {
+        self.events = events
+        self.oldest = oldest
+    }
 }
 
 extension OutboxReader {

@@ -25,6 +25,11 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
 
     public var secondsSinceEpoch: Int64 { millisecondsSinceEpoch / 1000 }
 
+    /// Time from `earlier` to this instant (negative when `earlier` is later).
+    public func duration(since earlier: Timestamp) -> Duration {
+        .milliseconds(millisecondsSinceEpoch - earlier.millisecondsSinceEpoch)
+    }
+
     public func adding(seconds: Int64) -> Timestamp {
         Timestamp(millisecondsSinceEpoch: millisecondsSinceEpoch + seconds * 1000)
     }

@@ -5,6 +5,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import Telemetry
 
 /// Applies the current `RateLimitPolicy`. It sits twice in the router: before authentication
 /// for rules keyed by address or account (a flood of bad logins is refused before any password
@@ -35,6 +36,7 @@ struct RateLimitMiddleware: RouterMiddleware {
     let policies: RateLimitPolicyStore
     let limiter: any RateLimiter
     let addresses: ClientAddressResolver
+    let metrics: ChatterMetrics
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let method = request.method.rawValue
@@ -61,6 +63,7 @@ struct RateLimitMiddleware: RouterMiddleware {
         guard let tightest else { return try await next(request, context) }
         if !tightest.decision.allowed {
             context.logger.info("rate limited", metadata: [LoggingKeys.rateLimitRule: .string(tightest.rule.name)])
+            metrics.rateLimited(rule: tightest.rule.name)
             var response = ChatterError(.rateLimited, "too many requests, retry later").response()
             Self.stamp(&response.headers, tightest.rule, tightest.decision)
             response.headers[.retryAfter] = String(max(1, (tightest.decision.retryAfterMilliseconds + 999) / 1000))

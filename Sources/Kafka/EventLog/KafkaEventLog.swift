@@ -62,7 +62,7 @@ public final class KafkaEventLog: EventLog, Service {
         try await consumer.handle.queue.run {
             try consumer.assign(topic: topic, partitions: partitions, start: start, timeout: timeout)
         }
-        return KafkaEventSubscription(consumer: consumer, topic: topic)
+        return KafkaEventSubscription(consumer: consumer, topic: topic, partitions: partitions)
     }
 
     /// Records handed to librdkafka whose acknowledgement (or failure) has not come back yet:

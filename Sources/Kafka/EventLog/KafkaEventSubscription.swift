@@ -8,12 +8,19 @@ import Synchronization
 final class KafkaEventSubscription: EventSubscription {
     let consumer: RDKafkaConsumer
     let topic: String
+    let partitions: Int
     /// The highest next-offset committed per partition: a commit never moves one backwards.
     private let committed = Mutex<[Int: Int64]>([:])
 
-    init(consumer: RDKafkaConsumer, topic: String) {
+    init(consumer: RDKafkaConsumer, topic: String, partitions: Int) {
         self.consumer = consumer
         self.topic = topic
+        self.partitions = partitions
+    }
+
+    func lag() async throws -> Int64? {
+        let consumer = self.consumer, topic = self.topic, partitions = self.partitions
+        return await consumer.handle.queue.run { consumer.lag(topic: topic, partitions: partitions) }
     }
 
     func next(maxRecords: Int) async throws -> [EventRecord] {

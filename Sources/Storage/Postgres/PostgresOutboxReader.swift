@@ -39,6 +39,17 @@ public struct PostgresOutboxReader: OutboxReader {
         }
     }
 
+    public func backlog() async throws -> OutboxBacklog {
+        let logger = store.logger
+        return try await store.withConnection { connection in
+            let row = try await connection.rows(
+                "SELECT count(*), min(created_at) FROM outbox.events WHERE published_at IS NULL", logger: logger
+            ).first
+            let (events, oldest) = try row?.decode((Int64, Int64?).self) ?? (Int64(0), nil)
+            return OutboxBacklog(events: Int(events), oldest: oldest.map { Timestamp(millisecondsSinceEpoch: $0) })
+        }
+    }
+
     static func unpublished(limit: Int, on connection: PostgresConnection, logger: Logger) async throws -> [OutboxEntry] {
         try await connection.rows(
             """

@@ -14,6 +14,12 @@ import Synchronization
 public final class PostgresStore: Service, Sendable {
     public let configuration: PostgresConfiguration
     let client: PostgresClient
+    private let usage = PoolUsage()
+
+    /// Connections leased by calls now and calls waiting for one, for metrics.
+    public var poolUsage: (inUse: Int, waiting: Int) {
+        (usage.leased.load(ordering: .relaxed), usage.waiting.load(ordering: .relaxed))
+    }
     let logger: Logger
     /// Moves on every `NOTIFY` of the outbox channel (any process's commit that added outbox
     /// rows) and whenever the listener (re)connects, so the relay wakes without polling.
@@ -159,6 +165,10 @@ public final class PostgresStore: Service, Sendable {
         let timeout = configuration.acquireTimeout
         let client = self.client
         let outcomeBox = Mutex<ResumeOnce<T>?>(nil)
+        // Whoever ends the wait first (lease, timeout, failure, cancellation) takes it off the gauge.
+        let usage = self.usage
+        let wait = usage.startWaiting()
+        defer { usage.endWaiting(wait) }
         do {
             return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
@@ -176,6 +186,9 @@ public final class PostgresStore: Service, Sendable {
                         let value = try await client.withConnection { connection in
                             guard race.claim(.acquired) else { throw LeaseRace.TimedOut() }
                             timer.cancel()
+                            usage.endWaiting(wait)
+                            usage.leased.add(1, ordering: .relaxed)
+                            defer { usage.leased.subtract(1, ordering: .relaxed) }
                             guard !connection.isClosed else { throw LeaseRace.ConnectionLost() }
                             let watch = Task { await Self.failWhenClosed(connection, outcome) }
                             defer { watch.cancel() }
@@ -310,5 +323,25 @@ final class ResumeOnce<T: Sendable>: Sendable {
             return value
         }
         continuation?.resume(with: result)
+    }
+}
+
+/// Gauges of the pool as calls see it: waiting for a connection, or holding one.
+final class PoolUsage: Sendable {
+    let leased = Atomic<Int>(0)
+    let waiting = Atomic<Int>(0)
+
+    /// One call's wait; whoever ends it first (lease, timeout, failure, cancellation) counts it.
+    final class Wait: Sendable {
+        let open = Atomic<Bool>(true)
+    }
+
+    func startWaiting() -> Wait {
+        waiting.add(1, ordering: .relaxed)
+        return Wait()
+    }
+
+    func endWaiting(_ wait: Wait) {
+        if wait.open.exchange(false, ordering: .relaxed) { waiting.subtract(1, ordering: .relaxed) }
     }
 }

@@ -24,6 +24,17 @@ public struct SQLiteOutboxReader: OutboxReader {
         try await store.read { connection in try Self.unpublished(limit: limit, on: connection) }
     }
 
+    public func backlog() async throws -> OutboxBacklog {
+        try await store.read { connection in
+            let row = try connection.query(
+                "SELECT count(*) AS events, min(created_at) AS oldest FROM outbox WHERE id > (SELECT last_id FROM outbox_relay WHERE id = 1)"
+            ).first
+            return OutboxBacklog(
+                events: Int(row?.optionalInt64("events") ?? 0),
+                oldest: row?.optionalInt64("oldest").map { Timestamp(millisecondsSinceEpoch: $0) })
+        }
+    }
+
     static func unpublished(limit: Int, on connection: SQLConnection) throws -> [OutboxEntry] {
         try connection.query(
             // The limit is written into the text: SQLite re-plans a statement every time a bound

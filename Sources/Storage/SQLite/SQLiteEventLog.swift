@@ -177,6 +177,18 @@ final class SQLiteEventSubscription: EventSubscription {
         return advance(past: records)
     }
 
+    /// The table's head per partition minus what this subscription has read.
+    func lag() async throws -> Int64? {
+        let current = positions.withLock { $0 }
+        let topic = self.topic
+        let heads = try await log.store.read { connection in
+            try connection.query(
+                "SELECT partition, max(offset) + 1 AS head FROM eventlog_records WHERE topic = ? GROUP BY partition", [.text(topic)]
+            ).map { (Int(try $0.int64("partition")), try $0.int64("head")) }
+        }
+        return heads.reduce(0) { lag, head in lag + max(0, head.1 - (current[head.0] ?? head.1)) }
+    }
+
     func commit(_ records: [EventRecord]) async throws {
         var next: [Int: Int64] = [:]
         for record in records where record.topic == topic {

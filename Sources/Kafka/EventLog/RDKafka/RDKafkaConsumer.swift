@@ -85,6 +85,27 @@ final class RDKafkaConsumer: Sendable {
         return records
     }
 
+    /// Records fetched by no `poll` yet, summed over `topic`'s partitions: each partition's high
+    /// watermark as of its last fetch (librdkafka's cache, no request) minus this consumer's
+    /// position. Partitions without a position yet are left out; nil when none has one.
+    func lag(topic: String, partitions: Int) -> Int64? {
+        guard let list = rd_kafka_topic_partition_list_new(Int32(partitions)) else { return nil }
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for partition in 0..<partitions { _ = rd_kafka_topic_partition_list_add(list, topic, Int32(partition)) }
+        guard rd_kafka_position(handle.pointer, list) == RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
+        var total: Int64?
+        for index in 0..<Int(list.pointee.cnt) {
+            let element = list.pointee.elems[index]
+            var low: Int64 = 0, high: Int64 = 0
+            guard element.offset >= 0,
+                  rd_kafka_get_watermark_offsets(handle.pointer, topic, element.partition, &low, &high) == RD_KAFKA_RESP_ERR_NO_ERROR,
+                  high >= 0
+            else { continue }
+            total = (total ?? 0) + max(0, high - element.offset)
+        }
+        return total
+    }
+
     /// Commits the next offsets to read (`partition → offset`) and waits for the broker.
     func commit(topic: String, offsets: [Int: Int64]) throws {
         let list = rd_kafka_topic_partition_list_new(Int32(offsets.count))

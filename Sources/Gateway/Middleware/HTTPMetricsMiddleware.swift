@@ -1,0 +1,28 @@
+import ChatterHTTP
+import Hummingbird
+import Telemetry
+
+/// Rate, errors and duration per route template. Outermost, so it sees the final status of
+/// every answer, including the contract errors `RequestIDMiddleware` renders and 429s.
+struct HTTPMetricsMiddleware: RouterMiddleware {
+    typealias Context = ChatterRequestContext
+
+    let metrics: ChatterMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let started = ContinuousClock.now
+        metrics.requestStarted()
+        let method = request.method.rawValue
+        // The router fills the template in before middleware runs; nil means no route matched.
+        let route = context.endpointPath ?? "unmatched"
+        do {
+            let response = try await next(request, context)
+            metrics.requestFinished(method: method, route: route, status: response.status.code, duration: ContinuousClock.now - started)
+            return response
+        } catch {
+            let status = (error as? any HTTPResponseError)?.status.code ?? 500
+            metrics.requestFinished(method: method, route: route, status: status, duration: ContinuousClock.now - started)
+            throw error
+        }
+    }
+}

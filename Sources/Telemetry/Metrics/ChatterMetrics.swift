@@ -1,0 +1,173 @@
+import Prometheus
+import Synchronization
+
+/// The instruments every role records into, one instance per process (tests make their own),
+/// served by `/metrics`. Names and labels are the catalogue in docs/operations.md: base units,
+/// `_total` on counters, and only bounded label values (route templates, never ids).
+public final class ChatterMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    /// Seconds; fine at the low end, where a healthy messenger lives, up to 10 s.
+    public static let latencyBuckets: [Duration] = [
+        .milliseconds(1), .microseconds(2500), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+        .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10),
+    ]
+
+    let inFlight: Gauge
+    let webSocketConnections: Gauge
+    let webSocketOpenedCounter: Counter
+    let deliveryLatency: DurationHistogram
+    let outboxRelayed: Counter
+    let outboxBacklog: Gauge
+    let outboxOldestAge: Gauge
+    let poolInUse: Gauge
+    let poolWaiting: Gauge
+    let process: ProcessMetrics
+    private let collectors = Mutex<[@Sendable () async -> Void]>([])
+
+    public init(version: String = ChatterMetrics.defaultVersion) {
+        let registry = PrometheusCollectorRegistry()
+        self.registry = registry
+        registry.makeGauge(name: "chatter_build_info", labels: [("version", version)], help: "Always 1; the build this process runs.").set(1.0)
+        inFlight = registry.makeGauge(name: "chatter_http_requests_in_flight", help: "HTTP requests being served.")
+        webSocketConnections = registry.makeGauge(
+            name: "chatter_websocket_connections", help: "Authenticated WebSocket connections open now.")
+        webSocketOpenedCounter = registry.makeCounter(
+            name: "chatter_websocket_connections_opened_total", help: "WebSocket connections that completed authentication.")
+        deliveryLatency = registry.makeDurationHistogram(
+            name: "chatter_delivery_latency_seconds", buckets: Self.latencyBuckets,
+            help: "message.created: from the send's commit to the frame queued on a recipient's socket.")
+        outboxRelayed = registry.makeCounter(name: "chatter_outbox_relayed_total", help: "Outbox rows published to the event log.")
+        outboxBacklog = registry.makeGauge(
+            name: "chatter_outbox_backlog_events", help: "Outbox rows committed but not yet published to the event log.")
+        outboxOldestAge = registry.makeGauge(
+            name: "chatter_outbox_oldest_unpublished_age_seconds", help: "Age of the oldest unpublished outbox row (0 when none).")
+        poolInUse = registry.makeGauge(
+            name: "chatter_db_pool_connections_in_use", help: "PostgreSQL connections leased by calls now (0 on SQLite).")
+        poolWaiting = registry.makeGauge(
+            name: "chatter_db_pool_waiting_requests", help: "Calls waiting for a PostgreSQL connection.")
+        process = ProcessMetrics(registry: registry)
+        // Series that exist from the start, so `rate()` and `increase()` see their first events.
+        for transport in ["http", "websocket"] { sentCounter(transport: transport).increment(by: Int64(0)) }
+        for reason in Self.closeReasons { closedCounter(reason: reason).increment(by: Int64(0)) }
+    }
+
+    /// The values of the `reason` label of `chatter_websocket_connections_closed_total`.
+    public static let closeReasons = ["client", "slow_consumer", "revoked", "shutdown", "error"]
+
+    public static let defaultVersion = "0.1.0"
+
+    // MARK: HTTP
+
+    public func requestStarted() { inFlight.increment() }
+
+    /// One finished request. `route` is the router's template (`/v1/chats/{chat_id}`), or
+    /// `unmatched` for paths no route serves, so that scanners cannot create series.
+    public func requestFinished(method: String, route: String, status: Int, duration: Duration) {
+        inFlight.decrement()
+        let statusClass = (100...599).contains(status) ? "\(status / 100)xx" : "other"
+        registry.makeCounter(
+            name: "chatter_http_requests_total", labels: [("method", method), ("route", route), ("status_class", statusClass)],
+            help: "HTTP requests answered, by route template and status class."
+        ).increment()
+        registry.makeDurationHistogram(
+            name: "chatter_http_request_duration_seconds", labels: [("method", method), ("route", route)],
+            buckets: Self.latencyBuckets, help: "Time to answer an HTTP request, by route template."
+        ).record(duration)
+    }
+
+    public func rateLimited(rule: String) {
+        registry.makeCounter(
+            name: "chatter_rate_limit_rejections_total", labels: [("rule", rule)], help: "Requests refused with 429, by rule."
+        ).increment()
+    }
+
+    // MARK: Messages and real time
+
+    /// An acknowledged new message (an idempotent replay of a send is not counted).
+    public func messageSent(transport: String) {
+        sentCounter(transport: transport).increment()
+    }
+
+    private func sentCounter(transport: String) -> Counter {
+        registry.makeCounter(
+            name: "chatter_messages_sent_total", labels: [("transport", transport)],
+            help: "New messages acknowledged to their sender, by transport.")
+    }
+
+    /// `count` live frames of one event queued to sockets; message creations also feed the
+    /// latency histogram once per socket, measured from the send's commit.
+    public func eventsDelivered(type: String, count: Int, sinceCommit latency: Duration?) {
+        guard count > 0 else { return }
+        registry.makeCounter(
+            name: "chatter_events_delivered_total", labels: [("type", type)], help: "Event frames queued to sockets, by event type."
+        ).increment(by: Int64(count))
+        if let latency {
+            let clamped = max(latency, .zero)  // clocks of two hosts may disagree a little
+            for _ in 0..<count { deliveryLatency.record(clamped) }
+        }
+    }
+
+    public func webSocketOpened() {
+        webSocketOpenedCounter.increment()
+        webSocketConnections.increment()
+    }
+
+    /// `reason`: one of `closeReasons`.
+    public func webSocketClosed(reason: String) {
+        webSocketConnections.decrement()
+        closedCounter(reason: reason).increment()
+    }
+
+    private func closedCounter(reason: String) -> Counter {
+        registry.makeCounter(
+            name: "chatter_websocket_connections_closed_total", labels: [("reason", reason)],
+            help: "Authenticated WebSocket connections closed, by reason.")
+    }
+
+    // MARK: Outbox, event log, database
+
+    public func outboxRelayed(_ count: Int) {
+        if count > 0 { outboxRelayed.increment(by: Int64(count)) }
+    }
+
+    public func outboxBacklog(events: Int, oldestAge: Duration) {
+        outboxBacklog.set(to: Double(events))
+        outboxOldestAge.set(max(0, oldestAge.seconds))
+    }
+
+    public func consumerLag(group: String, topic: String, events: Int64) {
+        registry.makeGauge(
+            name: "chatter_eventlog_consumer_lag_events", labels: [("group", group), ("topic", topic)],
+            help: "Records in the event log that this process' consumer group has not processed yet."
+        ).set(Double(max(0, events)))
+    }
+
+    public func databasePool(inUse: Int, waiting: Int) {
+        poolInUse.set(Double(inUse))
+        poolWaiting.set(Double(waiting))
+    }
+
+    // MARK: Exposition
+
+    /// Adds work to run before each scrape: reading values that are cheaper to ask for when
+    /// someone looks (the outbox backlog, consumer lag) than to keep current on every change.
+    public func addCollector(_ collect: @escaping @Sendable () async -> Void) {
+        collectors.withLock { $0.append(collect) }
+    }
+
+    /// Prometheus' text format (0.0.4), after running the collectors.
+    public func exposition() async -> [UInt8] {
+        for collect in collectors.withLock({ $0 }) { await collect() }
+        process.update()
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(16 * 1024)
+        registry.emit(into: &buffer)
+        return buffer
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}
