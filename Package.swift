@@ -59,6 +59,7 @@ let package = Package(
             name: "Telemetry",
             dependencies: [
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/Telemetry",
             swiftSettings: swiftSettings
@@ -302,7 +303,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TelemetryTests",
-            dependencies: ["Telemetry"],
+            dependencies: ["Telemetry", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

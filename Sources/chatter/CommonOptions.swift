@@ -2,6 +2,7 @@ import ArgumentParser
 import ChatterCore
 import Foundation
 import Logging
+import Telemetry
 
 /// Flags shared by the subcommands; each overrides its `CHATTER_*` environment variable.
 struct CommonOptions: ParsableArguments {
@@ -23,11 +24,21 @@ struct CommonOptions: ParsableArguments {
         guard Logger.Level(rawValue: configuration.logLevel) != nil else {
             throw ValidationError("unknown log level '\(configuration.logLevel)'")
         }
+        guard ["auto", "json", "text"].contains(configuration.logFormat) else {
+            throw ValidationError("unknown log format '\(configuration.logFormat)' (json, text or auto)")
+        }
         return configuration
     }
 
+    /// Bootstraps logging once for the process: JSON lines for log shippers, or text on a terminal.
     func makeLogger(_ configuration: ChatterConfiguration) -> Logger {
-        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        let json = configuration.logFormat == "json" || (configuration.logFormat == "auto" && isatty(STDERR_FILENO) == 0)
+        let service = ProcessInfo.processInfo.environment["OTEL_SERVICE_NAME"].flatMap { $0.isEmpty ? nil : $0 } ?? "chatter"
+        if json {
+            LoggingSystem.bootstrap { label in JSONLogHandler(label: label, serviceName: service) }
+        } else {
+            LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        }
         var logger = Logger(label: "chatter")
         logger.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? .info
         return logger

@@ -318,6 +318,7 @@ def launch(request, tmp_path):
             data_dir = tmp_path / f"data-{len(servers) + 1}"
         server = ChatterServer(data_dir, tmp_path)
         servers.append(server)
+        LOG_FILES.append(server.log_path)
         return server.start()
 
     yield _launch
@@ -329,6 +330,80 @@ def launch(request, tmp_path):
 def server(launch) -> ChatterServer:
     """A running server on a fresh data dir."""
     return launch()
+
+
+# -- log hygiene: what the suite sent or received that must never reach a log -----------
+#
+# Every JSON body sent or received over HTTP (requests) or WebSocket (websocket-client) is
+# scanned for passwords, tokens and message bodies; test_zz_logs.py, which runs last, checks
+# that none of them appears in any server log and that every log line is ECS-shaped JSON.
+
+SECRETS: set[str] = set()
+LOG_FILES: list[Path] = []
+_SECRET_FIELDS = {"password", "current_password", "new_password", "token", "access_token", "refresh_token", "body"}
+# Shorter values (a body like "hi") could match ordinary log text by chance.
+_MIN_SECRET_LEN = 10
+
+
+def remember_secrets(value) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in _SECRET_FIELDS and isinstance(item, str):
+                if len(item) >= _MIN_SECRET_LEN:
+                    SECRETS.add(item)
+            else:
+                remember_secrets(item)
+    elif isinstance(value, list):
+        for item in value:
+            remember_secrets(item)
+
+
+def _remember_text(text) -> None:
+    if isinstance(text, (bytes, bytearray)):
+        text = bytes(text).decode("utf-8", "replace")
+    if isinstance(text, str) and text[:1] in "{[":
+        try:
+            remember_secrets(json.loads(text))
+        except ValueError:
+            pass
+
+
+_original_request = requests.Session.request
+
+
+def _recording_request(self, method, url, *args, **kwargs):
+    remember_secrets(kwargs.get("json"))
+    _remember_text(kwargs.get("data"))
+    auth = (kwargs.get("headers") or {}).get("Authorization", "")
+    if auth.startswith("Bearer ") and len(auth) > 7 + _MIN_SECRET_LEN:
+        SECRETS.add(auth[7:])
+    response = _original_request(self, method, url, *args, **kwargs)
+    if "json" in response.headers.get("Content-Type", ""):
+        _remember_text(response.text)
+    return response
+
+
+requests.Session.request = _recording_request
+
+try:
+    import websocket as _websocket
+
+    _original_ws_send = _websocket.WebSocket.send
+    _original_ws_recv = _websocket.WebSocket.recv
+
+    def _recording_ws_send(self, payload, *args, **kwargs):
+        _remember_text(payload)
+        return _original_ws_send(self, payload, *args, **kwargs)
+
+    def _recording_ws_recv(self, *args, **kwargs):
+        frame = _original_ws_recv(self, *args, **kwargs)
+        _remember_text(frame)
+        return frame
+
+    _websocket.WebSocket.send = _recording_ws_send
+    _websocket.WebSocket.recv = _recording_ws_recv
+except ImportError:  # only the realtime tests need it
+    pass
 
 
 # -- hooks: logs on failure, per-test time bound, cleanup on exit ----------------------

@@ -63,6 +63,9 @@ public struct ChatterConfiguration: Sendable {
     public var trustedProxies: [String] = []
     /// Log level (`trace` … `critical`). `CHATTER_LOG_LEVEL`, default `info`.
     public var logLevel: String = "info"
+    /// `json` (one ECS-shaped object per line, for Filebeat/ELK), `text`, or `auto`: text on a
+    /// terminal, JSON otherwise. Env `CHATTER_LOG_FORMAT`, default `auto`.
+    public var logFormat: String = "auto"
 
     public init() {}
 
@@ -95,6 +98,7 @@ public struct ChatterConfiguration: Sendable {
         try integer("CHATTER_PRESENCE_GRACE_MS", &presenceGraceMs, minimum: 0)
         try integer("CHATTER_WS_PING_INTERVAL_MS", &webSocketPingIntervalMs, minimum: 100)
         string("CHATTER_LOG_LEVEL", &logLevel)
+        string("CHATTER_LOG_FORMAT", &logFormat)
         if let url = environment["CHATTER_REDIS_URL"], !url.isEmpty { redisURL = url }
         if let url = environment["CHATTER_DATABASE_URL"], !url.isEmpty { databaseURL = url }
         if let path = environment["CHATTER_KEYS_DIR"], !path.isEmpty { keysDirectory = path }

@@ -1,15 +1,18 @@
 /// Every logger metadata key Chatter writes, in one place so log queries can rely on them.
+/// Where the Elastic Common Schema has a field for the value, the key is its name, so JSON logs
+/// land in ECS fields as they are.
 public enum LoggingKeys {
-    public static let requestID = "request_id"
-    public static let userID = "user_id"
+    public static let requestID = "http.request.id"
+    public static let userID = "user.id"
     public static let sessionID = "session_id"
     public static let chatID = "chat_id"
     public static let messageID = "message_id"
     public static let errorCode = "error.code"
     public static let errorDetail = "error.detail"
-    public static let httpMethod = "http.method"
-    public static let httpPath = "http.path"
-    public static let httpStatus = "http.status"
+    public static let httpMethod = "http.request.method"
+    /// The route template (`/v1/chats/{chat_id}`), never the raw path with its ids.
+    public static let httpPath = "http.route"
+    public static let httpStatus = "http.response.status_code"
     public static let durationMs = "duration_ms"
     public static let migration = "db.migration"
     public static let dataDirectory = "data_dir"
