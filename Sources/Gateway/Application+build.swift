@@ -197,7 +197,7 @@ func addCollectors(
     for probe in lagProbes {
         metrics.addCollector {
             guard let lag = try? await withTimeout(.seconds(1), { await probe.lag() }) else { return }
-            metrics.consumerLag(group: probe.group, topic: probe.topic, events: lag)
+            metrics.consumerLag(consumer: probe.consumer, topic: probe.topic, events: lag)
         }
     }
     metrics.addCollector {

@@ -24,7 +24,7 @@ struct MembershipInvalidation: Service {
         self.cache = cache
         self.logger = logger
         group = "membership-\(Identifier.make())"
-        lag = ConsumerLagProbe(topic: ChatEvent.topic, group: group)
+        lag = ConsumerLagProbe(topic: ChatEvent.topic, consumer: "membership")
     }
 
     static let kinds: Set<String> = [

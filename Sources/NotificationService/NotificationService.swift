@@ -60,7 +60,7 @@ public struct NotificationService: Sendable {
         self.logger = logger
         self.metrics = metrics
         let group = "notification-\(Identifier.make())"
-        dispatcherLag = ConsumerLagProbe(topic: ChatEvent.topic, group: group)
+        dispatcherLag = ConsumerLagProbe(topic: ChatEvent.topic, consumer: "notification")
         members = MembersCache(lookup: chats)
         presence = PresenceTracker(registry: registry, contacts: chats, grace: configuration.presenceGrace, shared: shared, logger: logger)
         var sharedServices: [any Service] = []

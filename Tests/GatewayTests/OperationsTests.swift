@@ -95,10 +95,11 @@ import Testing
             #expect(text.contains(#"chatter_messages_sent_total{transport="http"} 1"#))
             #expect(text.contains(#"chatter_rate_limit_rejections_total{rule="me"} 1"#))
             #expect(text.contains(#"chatter_http_requests_total{method="GET",route="/v1/users/me",status_class="4xx"} 1"#))
+            #expect(!text.contains(#"route="/metrics""#), "scrapes are not counted")
             // Raw ids never become label values.
             #expect(!text.contains(chat))
             #expect(text.contains("chatter_outbox_backlog_events"))
-            #expect(text.contains(#"chatter_eventlog_consumer_lag_events{group="notification-"#))
+            #expect(text.contains(#"chatter_eventlog_consumer_lag_events{consumer="notification",topic="#))
         }
     }
 }

@@ -4,12 +4,13 @@ import Synchronization
 /// owning its subscription (which the loop replaces when the log fails).
 public final class ConsumerLagProbe: Sendable {
     public let topic: String
-    public let group: String
+    /// What consumes (`notification`, `membership`): the same in every process.
+    public let consumer: String
     private let current = Mutex<(any EventSubscription)?>(nil)
 
-    public init(topic: String, group: String) {
+    public init(topic: String, consumer: String) {
         self.topic = topic
-        self.group = group
+        self.consumer = consumer
     }
 
     func attach(_ subscription: any EventSubscription) {

@@ -135,9 +135,11 @@ public final class ChatterMetrics: Sendable {
         outboxOldestAge.set(max(0, oldestAge.seconds))
     }
 
-    public func consumerLag(group: String, topic: String, events: Int64) {
+    /// `consumer` names what reads (`notification`, `membership`), not its consumer group, whose
+    /// id is new in every process: a label per restart would grow without bound.
+    public func consumerLag(consumer: String, topic: String, events: Int64) {
         registry.makeGauge(
-            name: "chatter_eventlog_consumer_lag_events", labels: [("group", group), ("topic", topic)],
+            name: "chatter_eventlog_consumer_lag_events", labels: [("consumer", consumer), ("topic", topic)],
             help: "Records in the event log that this process' consumer group has not processed yet."
         ).set(Double(max(0, events)))
     }
