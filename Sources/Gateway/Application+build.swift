@@ -43,6 +43,9 @@ public func buildServer(
 
     let router = Router(context: ChatterRequestContext.self)
     router.add(middleware: HTTPMetricsMiddleware(metrics: metrics))
+    // Server spans (a no-op unless `chatter serve` bootstrapped a tracer from OTEL_*); before the
+    // request-id middleware, so its access-log line carries the trace and span ids.
+    router.add(middleware: RequestTracingMiddleware())
     router.add(middleware: RequestIDMiddleware(maxBodyBytes: configuration.maxBodyBytes))
     let addresses = ClientAddressResolver(trustedProxies: Set(configuration.trustedProxies))
     router.add(middleware: RateLimitMiddleware(

@@ -5,6 +5,7 @@ import Logging
 import MessagingService
 import NIOCore
 import Telemetry
+import Tracing
 
 extension NotificationService {
     static let invalidFrame = ChatterError.Code("invalid_frame", status: 400)
@@ -42,12 +43,18 @@ extension NotificationService {
                 ChatterError(Self.invalidFrame, "send needs chat_id, body and client_msg_id"), clientMsgID: frame.clientMsgID))
             return
         }
-        do {
-            let result = try await messaging.send(chatID: chatID, senderID: connection.userID, body: body, clientMsgID: clientMsgID)
-            if result.created { metrics.messageSent(transport: "websocket") }
-            connection.send(ServerFrame.ack(clientMsgID: clientMsgID, message: result.message))
-        } catch {
-            connection.send(ServerFrame.error(ChatterError.fromAny(error), clientMsgID: clientMsgID))
+        // Each send frame starts a trace of its own, as an HTTP send does: commit, relay, fan-out.
+        await withSpan("websocket send", context: .topLevel, ofKind: .server) { span in
+            span.attributes["chatter.transport"] = "websocket"
+            do {
+                let result = try await messaging.send(chatID: chatID, senderID: connection.userID, body: body, clientMsgID: clientMsgID)
+                if result.created { metrics.messageSent(transport: "websocket") }
+                connection.send(ServerFrame.ack(clientMsgID: clientMsgID, message: result.message))
+            } catch {
+                let failure = ChatterError.fromAny(error)
+                if failure.code.status >= 500 { span.setStatus(SpanStatus(code: .error)) }
+                connection.send(ServerFrame.error(failure, clientMsgID: clientMsgID))
+            }
         }
     }
 

@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 import Telemetry
+import Tracing
 
 /// Consumes chat events from the log and queues each on every connection of every member.
 ///
@@ -69,6 +70,11 @@ struct EventDispatcher: Service {
     }
 
     func dispatch(_ record: EventRecord) async {
+        // Traced records (a send's events) continue their trace here: the consumer span, and
+        // below it the fan-out to this process' sockets.
+        let span = EventSpans.startProcessing(
+            system: log.system, topic: record.topic, partition: record.partition, offset: record.offset, headers: record.headers)
+        defer { span?.end() }
         let routing: Routing
         do {
             routing = try Self.routing(of: record)
@@ -94,6 +100,8 @@ struct EventDispatcher: Service {
         }
         let frame = ByteBuffer(string: ServerFrame.event(payload: record.payload))
         let seq = routing.kind == ChatEvent.Kind.messageCreated.rawValue ? routing.message?.seq : nil
+        let delivery = span.map { InstrumentationSystem.tracer.startAnySpan("websocket deliver", context: $0.context, ofKind: .internal) }
+        defer { delivery?.end() }
         let batch = FlushBatch()
         var queued = 0
         for connection in registry.connections(of: recipients)
@@ -103,5 +111,8 @@ struct EventDispatcher: Service {
         batch.schedule()
         let latency = seq == nil ? nil : routing.occurredAt.map { Timestamp.now().duration(since: $0) }
         metrics.eventsDelivered(type: routing.kind, count: queued, sinceCommit: latency)
+        delivery?.attributes["chatter.event.type"] = routing.kind
+        delivery?.attributes["chatter.recipients"] = recipients.count
+        delivery?.attributes["chatter.sockets.queued"] = queued
     }
 }

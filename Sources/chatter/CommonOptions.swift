@@ -35,9 +35,11 @@ struct CommonOptions: ParsableArguments {
         let json = configuration.logFormat == "json" || (configuration.logFormat == "auto" && isatty(STDERR_FILENO) == 0)
         let service = ProcessInfo.processInfo.environment["OTEL_SERVICE_NAME"].flatMap { $0.isEmpty ? nil : $0 } ?? "chatter"
         if json {
-            LoggingSystem.bootstrap { label in JSONLogHandler(label: label, serviceName: service) }
+            LoggingSystem.bootstrap({ label, provider in
+                JSONLogHandler(label: label, serviceName: service, metadataProvider: provider)
+            }, metadataProvider: TraceLogMetadata.provider)
         } else {
-            LoggingSystem.bootstrap(StreamLogHandler.standardError)
+            LoggingSystem.bootstrap(StreamLogHandler.standardError, metadataProvider: TraceLogMetadata.provider)
         }
         var logger = Logger(label: "chatter")
         logger.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? .info

@@ -49,6 +49,12 @@ public protocol EventLog: Sendable {
     /// A pull-based subscription of `group` to every partition of `topic`, resuming after the
     /// group's committed offsets.
     func subscribe(topic: String, group: String, start: StartPosition) async throws -> any EventSubscription
+    /// What the log is, for traces' `messaging.system` (`kafka`, `embedded`).
+    var system: String { get }
+}
+
+extension EventLog {
+    public var system: String { "embedded" }
 }
 
 public protocol EventSubscription: Sendable {
@@ -95,6 +101,8 @@ public enum EventHeader {
     public static let seq = "chatter-seq"
     /// When the change committed, in milliseconds since the epoch.
     public static let occurredAt = "chatter-occurred-at"
+    /// W3C Trace Context of the change's trace (the send's span, then the producer's).
+    public static let traceparent = "traceparent"
 }
 
 /// The read side of the transactional outbox, for the relay.

@@ -2,6 +2,7 @@
 import ChatterCore
 import Logging
 import ServiceLifecycle
+import Telemetry
 import Synchronization
 
 /// The event log port on Kafka, through librdkafka. Publishing goes through one idempotent
@@ -32,9 +33,25 @@ public final class KafkaEventLog: EventLog, Service {
         producer = try RDKafkaProducer(configuration: configuration, logger: logger)
     }
 
+    public var system: String { "kafka" }
+
     public func publish(_ events: [OutgoingEvent]) async throws {
         guard !events.isEmpty else { return }
         for topic in Set(events.map(\.topic)) { _ = try await ensureTopic(topic) }
+        // A producer span per traced record, ended when its batch is acknowledged or failed.
+        var events = events
+        let traced = EventSpans.startPublishing(system: system, topic: events[0].topic, headers: events.map(\.headers))
+        for index in events.indices { events[index].headers = traced.headers[index] }
+        do {
+            try await enqueueAndAwait(events)
+            EventSpans.endPublishing(traced.spans, error: nil)
+        } catch {
+            EventSpans.endPublishing(traced.spans, error: error)
+            throw error
+        }
+    }
+
+    private func enqueueAndAwait(_ events: [OutgoingEvent]) async throws {
         let producer = self.producer
         // Not cancellable: once a record is in librdkafka's queue it will be delivered or fail
         // within the delivery timeout, and the caller learns which.

@@ -134,6 +134,10 @@ enum PostgresMigrations {
             """,
             "INSERT INTO outbox.relay (id, last_id, updated_at) VALUES (1, 0, 0)",
         ]),
+        // The W3C `traceparent` of the change's trace, so the relay and the consumers continue it.
+        Migration(version: 2, name: "outbox trace context", statements: [
+            "ALTER TABLE outbox.events ADD COLUMN traceparent TEXT",
+        ]),
     ]
 
     static var latestVersion: Int { all.map(\.version).max() ?? 0 }

@@ -1,6 +1,7 @@
 import ChatterCore
 import Logging
 import PostgresNIO
+import Telemetry
 
 /// Writes a chat event to `outbox.events` on the connection of the transaction that made the
 /// change, so the event exists if and only if the change committed, and notifies the outbox
@@ -10,11 +11,14 @@ enum PostgresOutbox {
     static func append(_ event: ChatEvent, on connection: PostgresConnection, logger: Logger) async throws {
         let seq = event.kind == .messageCreated ? event.message?.seq : nil
         let payload = try event.encodedJSON()
+        // The transaction body runs in a task that inherits the caller's, so its span is current.
+        let traceparent = TraceHeaders.currentTraceparent()
         _ = try await connection.rows(
             """
             WITH row AS (
-                INSERT INTO outbox.events (topic, partition_key, kind, payload, created_at, seq)
-                VALUES (\(ChatEvent.topic), \(event.chatID), \(event.kind.rawValue), \(payload), \(event.occurredAt.milliseconds), \(seq))
+                INSERT INTO outbox.events (topic, partition_key, kind, payload, created_at, seq, traceparent)
+                VALUES (\(ChatEvent.topic), \(event.chatID), \(event.kind.rawValue), \(payload), \(event.occurredAt.milliseconds), \(seq),
+                        \(traceparent))
                 RETURNING id)
             SELECT pg_notify(\(PostgresStore.outboxChannel), '') FROM row
             """, logger: logger)

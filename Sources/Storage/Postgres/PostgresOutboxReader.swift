@@ -53,13 +53,15 @@ public struct PostgresOutboxReader: OutboxReader {
     static func unpublished(limit: Int, on connection: PostgresConnection, logger: Logger) async throws -> [OutboxEntry] {
         try await connection.rows(
             """
-            SELECT id, topic, partition_key, payload, kind, created_at, seq FROM outbox.events
+            SELECT id, topic, partition_key, payload, kind, created_at, seq, traceparent FROM outbox.events
             WHERE published_at IS NULL ORDER BY id LIMIT \(max(1, limit))
             """, logger: logger
         ).map { row in
-            let (id, topic, key, payload, kind, createdAt, seq) = try row.decode((Int64, String, String, String, String, Int64, Int64?).self)
+            let (id, topic, key, payload, kind, createdAt, seq, traceparent) = try row.decode(
+                (Int64, String, String, String, String, Int64, Int64?, String?).self)
             var headers = [EventHeader.kind: kind, EventHeader.occurredAt: String(createdAt)]
             if let seq { headers[EventHeader.seq] = String(seq) }
+            if let traceparent { headers[EventHeader.traceparent] = traceparent }
             return OutboxEntry(id: id, topic: topic, key: key, payload: payload, headers: headers)
         }
     }

@@ -4,6 +4,8 @@ import NIOSSL
 import PostgresNIO
 import ServiceLifecycle
 import Synchronization
+import Telemetry
+import Tracing
 
 /// The production store: a pooled `PostgresClient` and the schema the four repositories and
 /// the outbox live in (`auth`, `chat`, `messaging`, `outbox`).
@@ -126,6 +128,16 @@ public final class PostgresStore: Service, Sendable {
     /// Runs `body` in one transaction (`BEGIN` … `COMMIT`, `ROLLBACK` on any error) on one
     /// leased connection. Errors come out mapped (`PostgresErrors.map`).
     func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        // A span for transactions of traced requests (the outbox row written inside takes this
+        // span's context); untraced background transactions do not start traces of their own.
+        guard TraceHeaders.currentTraceparent() != nil else { return try await runTransaction(body) }
+        return try await withSpan("postgresql transaction", ofKind: .client) { span in
+            span.attributes["db.system"] = "postgresql"
+            return try await runTransaction(body)
+        }
+    }
+
+    private func runTransaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         try await withConnection { connection in
             _ = try await connection.rows("BEGIN", logger: self.logger)
             do {

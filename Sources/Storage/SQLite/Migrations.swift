@@ -155,6 +155,10 @@ enum Migrations {
             """,
             "DROP INDEX outbox_unpublished",
         ]),
+        // The W3C `traceparent` of the change's trace, so the relay and the consumers continue it.
+        Migration(version: 5, name: "outbox trace context", statements: [
+            "ALTER TABLE outbox ADD COLUMN traceparent TEXT",
+        ]),
     ]
 
     static var latestVersion: Int { all.map(\.version).max() ?? 0 }

@@ -6,9 +6,9 @@ enum Outbox {
     static func append(_ event: ChatEvent, on connection: SQLConnection) throws {
         let seq = event.kind == .messageCreated ? event.message?.seq : nil
         try connection.execute(
-            "INSERT INTO outbox (topic, partition_key, kind, payload, created_at, seq) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO outbox (topic, partition_key, kind, payload, created_at, seq, traceparent) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [.text(ChatEvent.topic), .text(event.chatID), .text(event.kind.rawValue), .text(try event.encodedJSON()),
-             .time(event.occurredAt), seq.map { .int($0) } ?? .null])
+             .time(event.occurredAt), seq.map { .int($0) } ?? .null, connection.traceparent.map { .text($0) } ?? .null])
     }
 }
 
@@ -40,12 +40,13 @@ public struct SQLiteOutboxReader: OutboxReader {
             // The limit is written into the text: SQLite re-plans a statement every time a bound
             // LIMIT changes, which defeats the statement cache.
             """
-            SELECT id, topic, partition_key, payload, kind, created_at, seq FROM outbox
+            SELECT id, topic, partition_key, payload, kind, created_at, seq, traceparent FROM outbox
             WHERE id > (SELECT last_id FROM outbox_relay WHERE id = 1) ORDER BY id LIMIT \(max(1, limit))
             """
         ).map { row in
             var headers = [EventHeader.kind: try row.string("kind"), EventHeader.occurredAt: String(try row.int64("created_at"))]
             if let seq = row.optionalInt64("seq") { headers[EventHeader.seq] = String(seq) }
+            if let traceparent = row.optionalString("traceparent") { headers[EventHeader.traceparent] = traceparent }
             return OutboxEntry(id: try row.int64("id"), topic: try row.string("topic"), key: try row.string("partition_key"),
                                payload: try row.string("payload"), headers: headers)
         }

@@ -2,6 +2,8 @@ import ChatterCore
 import Logging
 import NIOPosix
 import ServiceLifecycle
+import Telemetry
+import Tracing
 import Synchronization
 
 /// The embedded store: one SQLite file in WAL mode with one writer connection and a few reader
@@ -112,8 +114,24 @@ public final class SQLiteStore: Service, Sendable {
     /// without waiting for fsync. It cannot reorder anything: the WAL is sequential, so the next
     /// durable commit's fsync makes every earlier commit durable too.
     func write<T: Sendable>(durable: Bool = true, _ body: @escaping @Sendable (SQLConnection) throws -> T) async throws -> T {
+        // Writes made for a traced request get a span (the wait for the writer and the commit);
+        // untraced background writes do not start traces of their own.
+        guard TraceHeaders.currentTraceparent() != nil else { return try await enqueueWrite(durable: durable, traceparent: nil, body) }
+        return try await withSpan("sqlite transaction", ofKind: .client) { span in
+            span.attributes["db.system"] = "sqlite"
+            return try await enqueueWrite(durable: durable, traceparent: TraceHeaders.currentTraceparent(), body)
+        }
+    }
+
+    private func enqueueWrite<T: Sendable>(
+        durable: Bool, traceparent: String?, _ body: @escaping @Sendable (SQLConnection) throws -> T
+    ) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            let item = PendingWrite(body: { try body($0) }, durable: durable) { result in
+            let item = PendingWrite(body: { connection in
+                connection.traceparent = traceparent
+                defer { connection.traceparent = nil }
+                return try body(connection)
+            }, durable: durable) { result in
                 switch result {
                 case .success(let value as T): continuation.resume(returning: value)
                 case .success(let value): continuation.resume(throwing: StorageError.invalidValue(column: "write result", value: "\(type(of: value))"))

@@ -9,6 +9,9 @@ import VaporCSQLite
 /// parsing them on every call was a measurable share of the send path.
 final class SQLConnection: @unchecked Sendable {
     private var handle: OpaquePointer?
+    /// The trace context of the write being run (set by the store around each write's body on
+    /// the writer thread, where the caller's task-local context is not visible).
+    var traceparent: String?
     private var statements: [String: PreparedStatement] = [:]
     /// Beyond this many cached statements (dynamic `IN (…)` lists) the cache starts over.
     static let statementCacheLimit = 256
