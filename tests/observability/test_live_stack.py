@@ -7,7 +7,11 @@ a burst of failed logins into 429, WebSockets opened and closed), then
 - Prometheus (loading deploy/prometheus/rules) scrapes both instances every second, and every
   rule evaluates without error;
 - every expression of every dashboard (variables filled in as Grafana would) and every rule
-  runs, and every dashboard expression returns data.
+  runs, and every dashboard expression returns data;
+- the instances export their spans over OTLP/HTTP to a receiver in this test (the official
+  opentelemetry-proto decodes them): one send is one trace that runs from the HTTP request
+  on one instance through the PostgreSQL transaction, the Kafka publish and the consumers to
+  the WebSocket fan-out on both instances.
 
 Set CHATTER_BIN to use a built binary (scripts/test does); otherwise scripts/cluster builds."""
 
@@ -31,6 +35,7 @@ import requests
 import websocket
 import yaml
 
+from otlp_receiver import OTLPReceiver
 from deploy_files import PROMETHEUS, REPO, RULE_FILES, catalogue, dashboard_exprs, rules, variable_selectors
 
 START_TIMEOUT_S = 120 if os.environ.get("CHATTER_BIN") else 900  # without a binary, scripts/cluster builds one
@@ -52,11 +57,11 @@ class Cluster:
     """scripts/cluster in a process group of its own, stopped with SIGTERM (it stops what it
     started, by PID)."""
 
-    def __init__(self):
+    def __init__(self, env: dict[str, str] | None = None):
         self.port = free_port()
         self.lines: list[str] = []
         self.proc = subprocess.Popen(
-            [str(REPO / "scripts" / "cluster"), "--port", str(self.port)], cwd=REPO,
+            [str(REPO / "scripts" / "cluster"), "--port", str(self.port)], cwd=REPO, env={**os.environ, **(env or {})},
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
         self.ready = threading.Event()
         threading.Thread(target=self._read, daemon=True).start()
@@ -66,6 +71,7 @@ class Cluster:
         text = "\n".join(self.lines)
         self.instances = [f"127.0.0.1:{port}" for port in re.findall(r"instance \d+ ready on 127\.0\.0\.1:(\d+)", text)]
         self.binary = next(line.split()[1] for line in self.lines if line.strip().startswith("Load"))
+        self.logs_dir = next(line.split()[1] for line in self.lines if line.strip().startswith("Logs"))
         self.url = f"http://127.0.0.1:{self.port}"
 
     def _read(self):
@@ -172,7 +178,10 @@ def drive_traffic(cluster: Cluster):
 @pytest.fixture(scope="module")
 def stack():
     assert shutil.which("prometheus") and shutil.which("promtool"), "needs the Debian package `prometheus`"
-    cluster = Cluster()
+    receiver = OTLPReceiver().start()
+    # Every instance traces every request and exports at once-a-second batches.
+    cluster = Cluster(env={"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint, "OTEL_TRACES_SAMPLER": "always_on",
+                           "OTEL_BSP_SCHEDULE_DELAY": "200"})
     prometheus = None
     try:
         assert len(cluster.instances) == 2, cluster.lines
@@ -186,11 +195,12 @@ def stack():
         # A few scrapes and rule evaluations after the traffic (both every second).
         time.sleep(5)
         assert prometheus.proc.poll() is None, prometheus.output()
-        yield cluster, prometheus
+        yield cluster, prometheus, receiver
     finally:
         if prometheus is not None:
             prometheus.stop()
         cluster.stop()
+        receiver.stop()
 
 
 def _target_errors(prometheus: Prometheus) -> list:
@@ -209,7 +219,7 @@ def _targets_up(prometheus: Prometheus) -> int:
 
 
 def test_metrics_pass_promtool_and_match_the_catalogue(stack):
-    cluster, _ = stack
+    cluster, _, _ = stack
     known = catalogue()
     for instance in cluster.instances:
         r = requests.get(f"http://{instance}/metrics", timeout=10)
@@ -222,12 +232,12 @@ def test_metrics_pass_promtool_and_match_the_catalogue(stack):
 
 
 def test_nginx_does_not_serve_metrics(stack):
-    cluster, _ = stack
+    cluster, _, _ = stack
     assert requests.get(cluster.url + "/metrics", timeout=10).status_code == 404
 
 
 def test_every_rule_evaluates_without_error(stack):
-    _, prometheus = stack
+    _, prometheus, _ = stack
     groups = prometheus.get("/api/v1/rules")["groups"]
     loaded = [rule for group in groups for rule in group["rules"]]
     assert len(loaded) == len(rules())
@@ -237,13 +247,13 @@ def test_every_rule_evaluates_without_error(stack):
 
 
 def test_every_rule_expr_runs(stack):
-    _, prometheus = stack
+    _, prometheus, _ = stack
     for rule in rules():
         prometheus.query(rule["expr"])  # status success, or it raises
 
 
 def test_every_dashboard_expr_returns_data(stack):
-    _, prometheus = stack
+    _, prometheus, _ = stack
     empty = []
     for dashboard, title, expr in dashboard_exprs():
         if not prometheus.query(expr) and expr not in ALLOWED_EMPTY:
@@ -255,7 +265,86 @@ def test_every_dashboard_expr_returns_data(stack):
 
 
 def test_no_chatter_alert_fires_on_a_healthy_cluster(stack):
-    _, prometheus = stack
+    _, prometheus, _ = stack
     firing = [alert for alert in prometheus.get("/api/v1/alerts")["alerts"]
               if alert["labels"]["alertname"].startswith("Chatter") and alert["state"] == "firing"]
     assert not firing, firing
+
+
+def test_one_send_is_one_trace_across_both_processes(stack):
+    cluster, _, receiver = stack
+    first, second = cluster.instances
+    alice = register("http://" + first)
+    bob = register("http://" + second)
+    r = requests.post(f"http://{first}/v1/chats", json={"type": "group", "title": "traced", "member_ids": [bob["user"]["id"]]},
+                      headers={"Authorization": f"Bearer {alice['access_token']}"}, timeout=15)
+    assert r.status_code == 201, r.text
+    chat_id = r.json()["id"]
+    # Bob listens on the second instance, Alice on the first: both fan out the event.
+    sockets = []
+    for instance, session in ((second, bob), (first, alice)):
+        ws = websocket.create_connection(f"ws://{instance}/v1/ws", timeout=15,
+                                         header=[f"Authorization: Bearer {session['access_token']}"])
+        assert json.loads(ws.recv())["type"] == "ready"
+        sockets.append(ws)
+    # The client starts the trace, so the test knows its id.
+    trace_id, client_span = uuid.uuid4().hex, uuid.uuid4().hex[:16]
+    r = requests.post(f"http://{first}/v1/chats/{chat_id}/messages", json={"body": "follow me", "client_msg_id": uuid.uuid4().hex},
+                      headers={"Authorization": f"Bearer {alice['access_token']}", "traceparent": f"00-{trace_id}-{client_span}-01"},
+                      timeout=15)
+    assert r.status_code == 201, r.text
+    for ws in sockets:
+        while True:
+            frame = json.loads(ws.recv())
+            if frame.get("type") == "event" and frame["event"]["kind"] == "message.created":
+                break
+        ws.close()
+
+    def complete(spans):
+        traced = [s for s in spans if s["trace_id"] == trace_id]
+        consumers = {s["resource"].get("service.instance.id") for s in traced if s["kind"] == "consumer"}
+        delivers = [s for s in traced if s["name"] == "websocket deliver"]
+        return len(consumers) >= 2 and len(delivers) >= 2
+
+    spans = [s for s in receiver.wait_for_spans(complete, timeout=20) if s["trace_id"] == trace_id]
+    by_id = {s["span_id"]: s for s in spans}
+    (server,) = [s for s in spans if s["kind"] == "server"]
+    assert server["parent_span_id"] == client_span and server["attributes"].get("http.route") == "/v1/chats/{chat_id}/messages", server
+    (transaction,) = [s for s in spans if s["kind"] == "client" and s["attributes"].get("db.system") == "postgresql"]
+    assert transaction["parent_span_id"] == server["span_id"], transaction
+    (publish,) = [s for s in spans if s["kind"] == "producer"]
+    assert publish["attributes"].get("messaging.system") == "kafka"
+    # The outbox row carried the transaction's context to whichever instance relayed it.
+    assert publish["parent_span_id"] == transaction["span_id"], publish
+    consumers = [s for s in spans if s["kind"] == "consumer"]
+    assert all(c["parent_span_id"] == publish["span_id"] for c in consumers), consumers
+    delivers = [s for s in spans if s["name"] == "websocket deliver"]
+    assert all(by_id[d["parent_span_id"]]["kind"] == "consumer" for d in delivers), delivers
+    assert sum(d["attributes"].get("chatter.sockets.queued", 0) for d in delivers) >= 2, delivers
+    processes = {s["resource"].get("service.instance.id") for s in spans}
+    assert len(processes) >= 2 and all(s["service_name"] == "chatter" for s in spans), processes
+    # Spans end after they start, and a child never starts before its parent.
+    for span in spans:
+        assert span["end_time_unix_nano"] >= span["start_time_unix_nano"] > 0, span
+        parent = by_id.get(span["parent_span_id"])
+        if parent is not None:
+            assert span["start_time_unix_nano"] >= parent["start_time_unix_nano"] - 5_000_000, (parent, span)
+
+
+def test_log_lines_of_traced_requests_carry_the_trace_id(stack):
+    cluster, _, _ = stack
+    trace_id = uuid.uuid4().hex
+    r = requests.get(f"http://{cluster.instances[0]}/v1/users/me", timeout=15,
+                     headers={"traceparent": f"00-{trace_id}-{uuid.uuid4().hex[:16]}-01"})
+    assert r.status_code == 401
+
+    def logged():
+        for path in Path(cluster.logs_dir).glob("instance-*.log"):
+            for line in path.read_text(errors="replace").splitlines():
+                if trace_id in line:
+                    return json.loads(line)
+        return None
+
+    wait_until(lambda: logged() is not None, 10, "a log line with the trace id")
+    entry = logged()
+    assert entry["trace.id"] == trace_id and len(entry["span.id"]) == 16 and entry["message"] == "request", entry
