@@ -55,6 +55,14 @@ public final class SpanQueue: Sendable {
         }
     }
 
+    /// Everything still queued, removed (what a shutdown deadline left behind).
+    func takeAll() -> [SpanRecord] {
+        state.withLock { state in
+            defer { state.spans = [] }
+            return state.spans
+        }
+    }
+
     /// Refuses further spans and wakes the consumer so it can send what is left.
     func close() {
         let wake: CheckedContinuation<Void, Never>? = state.withLock { state in
