@@ -183,7 +183,7 @@ func record(_ name: String, parent: SpanID? = nil) -> SpanRecord {
         let server = try await CapturingHTTPServer.start(statuses: [.serviceUnavailable])
         var configuration = configuration(port: server.port)
         configuration.scheduleDelay = .milliseconds(50)
-        let (tracer, service) = Tracing.make(configuration: configuration, logger: logger)
+        let (tracer, service) = OTLPTracing.make(configuration: configuration, logger: logger)
         try await withRunningService(service) {
             tracer.withSpan("parent", context: .topLevel) { span in
                 tracer.startSpan("child", context: span.context, ofKind: .client).end()

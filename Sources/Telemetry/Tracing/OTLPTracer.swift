@@ -2,7 +2,7 @@ import Instrumentation
 import Tracing
 
 /// A `Tracer` that propagates W3C Trace Context and queues ended, sampled spans for the OTLP
-/// exporter. Tests build one directly; a process installs one with ``Tracing/bootstrap(configuration:logger:)``.
+/// exporter. Tests build one directly; a process installs one with ``OTLPTracing/bootstrap(configuration:logger:)``.
 public struct OTLPTracer: Tracer {
     public typealias Span = OTLPSpan
 

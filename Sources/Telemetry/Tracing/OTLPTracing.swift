@@ -7,7 +7,9 @@ import Tracing
 
 /// Starting tracing in a process. Tests build an ``OTLPTracer`` and a ``BatchSpanExportService``
 /// themselves; only a binary's `main` calls ``bootstrap(configuration:logger:)``, once.
-public enum Tracing {
+/// (Not named `Tracing`: a type of that name would shadow the swift-distributed-tracing module
+/// in every file that imports both.)
+public enum OTLPTracing {
     /// The tracer and the service that exports what it records, wired but not installed.
     public static func make(
         configuration: TracingConfiguration,
