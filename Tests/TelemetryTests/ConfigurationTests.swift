@@ -51,8 +51,18 @@ import Testing
         #expect(configuration.maxExportBatchSize == 100)
     }
 
+    @Test func httpsEndpointsUseTLSAndPort443ByDefault() throws {
+        let configuration = try #require(try TracingConfiguration(environment: [
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "https://otlp.example.com/v1/traces",
+            "OTEL_EXPORTER_OTLP_CERTIFICATE": "/etc/ca.pem",
+        ]))
+        #expect(configuration.endpoint == .init(host: "otlp.example.com", port: 443, path: "/v1/traces", usesTLS: true))
+        #expect(configuration.endpoint.description == "https://otlp.example.com/v1/traces")
+        #expect(configuration.certificateFile == "/etc/ca.pem")
+    }
+
     @Test(arguments: [
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", "https://collector:4318"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "ftp://collector:4318"),
         ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318"),
         ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:99999"),
         ("OTEL_EXPORTER_OTLP_TIMEOUT", "soon"),

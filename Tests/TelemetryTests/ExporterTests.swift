@@ -139,6 +139,19 @@ func record(_ name: String, parent: SpanID? = nil) -> SpanRecord {
         await #expect(throws: TracingError.self) { try await exporter.export([record("a")]) }
     }
 
+    @Test func unusableTLSSettingsFailTheExportWithoutRetrying() async throws {
+        var configuration = configuration(port: 4318)
+        configuration.endpoint.usesTLS = true
+        configuration.certificateFile = "/nonexistent/ca.pem"
+        let exporter = OTLPHTTPExporter(configuration: configuration, logger: logger)
+        do {
+            try await exporter.export([record("a")])
+            Issue.record("export succeeded")
+        } catch let error as TracingError {
+            #expect(error.code == .invalidConfiguration)
+        }
+    }
+
     @Test func batchesNeverExceedTheBatchSizeAndShutdownFlushesTheRest() async throws {
         let queue = SpanQueue(capacity: 100, batchSize: 3)
         let exporter = RecordingExporter()

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
 /// A deliberately small HTTP/1.1 client for one job: POST a body, read the status. Each request
 /// gets its own connection (`Connection: close`): at one request per schedule delay the cost is
@@ -10,6 +11,30 @@ struct OTLPHTTPClient: Sendable {
     let headers: [(name: String, value: String)]
     let timeout: Duration
     let group: any EventLoopGroup
+    /// For an `https://` endpoint: the TLS context, or why none could be made (a bad CA file),
+    /// reported on every export rather than crashing the process.
+    let tls: Result<NIOSSLContext, TracingError>?
+
+    init(
+        endpoint: TracingConfiguration.Endpoint, headers: [(name: String, value: String)], timeout: Duration,
+        certificateFile: String?, group: any EventLoopGroup
+    ) {
+        self.endpoint = endpoint
+        self.headers = headers
+        self.timeout = timeout
+        self.group = group
+        guard endpoint.usesTLS else {
+            tls = nil
+            return
+        }
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        if let certificateFile { configuration.trustRoots = .file(certificateFile) }
+        do {
+            tls = .success(try NIOSSLContext(configuration: configuration))
+        } catch {
+            tls = .failure(TracingError(.invalidConfiguration, "no TLS context for \(endpoint): \(error)", variable: "OTEL_EXPORTER_OTLP_CERTIFICATE"))
+        }
+    }
 
     /// Sends `body` and returns the response status. Throws ``TracingError`` with
     /// ``TracingError/Code/timeout`` past `timeout`, ``TracingError/Code/connectionClosed`` when
@@ -32,11 +57,17 @@ struct OTLPHTTPClient: Sendable {
 
     private func exchange(_ body: [UInt8], contentType: String) async throws -> HTTPResponseStatus {
         let connectTimeout = TimeAmount.nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)
+        let sslContext = try tls?.get()
+        let serverHostname = endpoint.host.contains(":") || endpoint.host.allSatisfy({ $0.isNumber || $0 == "." }) ? nil : endpoint.host
         let channel = try await ClientBootstrap(group: group)
             .connectTimeout(connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connect(host: endpoint.host, port: endpoint.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let sslContext {
+                        // SNI and host-name verification need a name; an IP literal gets neither.
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: serverHostname))
+                    }
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
                 }

@@ -22,8 +22,8 @@ public struct OTLPHTTPExporter: SpanExporter {
         logger: Logger
     ) {
         self.client = OTLPHTTPClient(
-            endpoint: configuration.endpoint, headers: configuration.headers,
-            timeout: configuration.exportTimeout, group: eventLoopGroup
+            endpoint: configuration.endpoint, headers: configuration.headers, timeout: configuration.exportTimeout,
+            certificateFile: configuration.certificateFile, group: eventLoopGroup
         )
         self.resource = resource ?? TracingResource(configuration: configuration)
         self.scope = scope
@@ -66,6 +66,8 @@ public struct OTLPHTTPExporter: SpanExporter {
             status = try await client.post(body, contentType: "application/x-protobuf")
         } catch is CancellationError {
             throw CancellationError()
+        } catch let error as TracingError where error.code == .invalidConfiguration {
+            throw error
         } catch let error as TracingError {
             return error
         } catch {

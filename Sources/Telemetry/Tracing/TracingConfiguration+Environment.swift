@@ -51,6 +51,9 @@ extension TracingConfiguration {
         }
         headers = order.map { ($0, headerMap[$0.lowercased()]!) }
 
+        for variable in ["OTEL_EXPORTER_OTLP_CERTIFICATE", "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE"] {
+            if let path = value(variable) { certificateFile = path }
+        }
         for variable in ["OTEL_EXPORTER_OTLP_TIMEOUT", "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT"] {
             if let raw = value(variable) { exportTimeout = .milliseconds(try Self.integer(raw, variable: variable, minimum: 1)) }
         }

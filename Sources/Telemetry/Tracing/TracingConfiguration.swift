@@ -3,7 +3,7 @@
 /// unless an endpoint is set, so a process with no collector pays nothing.
 public struct TracingConfiguration: Sendable {
     /// Where spans are POSTed. `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (used as is) or
-    /// `OTEL_EXPORTER_OTLP_ENDPOINT` (with `/v1/traces` appended). Only `http://` for now.
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT` (with `/v1/traces` appended). `http://` or `https://`.
     public var endpoint: Endpoint
     /// `service.name` of the resource. `OTEL_SERVICE_NAME`, default `chatter`.
     public var serviceName: String = "chatter"
@@ -15,6 +15,9 @@ public struct TracingConfiguration: Sendable {
     /// Extra request headers (an API key, say), percent-decoded. `OTEL_EXPORTER_OTLP_HEADERS`,
     /// overridden key by key by `OTEL_EXPORTER_OTLP_TRACES_HEADERS`.
     public var headers: [(name: String, value: String)] = []
+    /// A PEM file of CA certificates to trust for an `https://` endpoint instead of the system's.
+    /// `OTEL_EXPORTER_OTLP_CERTIFICATE` or `OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE`.
+    public var certificateFile: String?
     /// How long one export request may take, connect to answer. `OTEL_EXPORTER_OTLP_TIMEOUT` or
     /// `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT` (ms), default 10000.
     public var exportTimeout: Duration = .seconds(10)
@@ -40,28 +43,29 @@ public struct TracingConfiguration: Sendable {
         self.endpoint = endpoint
     }
 
-    /// An `http://host[:port]/path` URL split into what the client needs.
+    /// An `http(s)://host[:port]/path` URL split into what the client needs.
     public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
         public var host: String
         public var port: Int
         public var path: String
+        /// `https://`: the client speaks TLS (swift-nio-ssl) and checks the host name.
+        public var usesTLS: Bool
 
-        public init(host: String, port: Int, path: String) {
+        public init(host: String, port: Int, path: String, usesTLS: Bool = false) {
             self.host = host
             self.port = port
             self.path = path
+            self.usesTLS = usesTLS
         }
 
-        /// Parses `http://host[:port][/path]` (IPv6 hosts in brackets); `variable` names the
+        /// Parses `http(s)://host[:port][/path]` (IPv6 hosts in brackets); `variable` names the
         /// source in the error.
         public init(url: String, variable: String = "endpoint") throws {
             func invalid(_ why: String) -> TracingError { .invalid(variable, url, expected: why) }
             let lower = url.lowercased()
-            if lower.hasPrefix("https://") {
-                throw invalid("an http:// URL (https is not supported yet; put a local collector in between)")
-            }
-            guard lower.hasPrefix("http://") else { throw invalid("an http:// URL") }
-            let rest = url.dropFirst("http://".count)
+            let usesTLS = lower.hasPrefix("https://")
+            guard usesTLS || lower.hasPrefix("http://") else { throw invalid("an http:// or https:// URL") }
+            let rest = url.dropFirst(usesTLS ? "https://".count : "http://".count)
             let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
             var path = String(rest.dropFirst(authority.count))
             if path.isEmpty || path.first != "/" { path = "/" + path }
@@ -83,20 +87,20 @@ public struct TracingConfiguration: Sendable {
                 host = authority
             }
             guard !host.isEmpty else { throw invalid("a host") }
-            var port = 80
+            var port = usesTLS ? 443 : 80
             if let portText {
                 guard let value = Int(portText), (1...65535).contains(value) else { throw invalid("a port from 1 to 65535") }
                 port = value
             }
-            self.init(host: String(host), port: port, path: path)
+            self.init(host: String(host), port: port, path: path, usesTLS: usesTLS)
         }
 
         /// The value of the `Host` header.
         var hostHeader: String {
             let name = host.contains(":") ? "[\(host)]" : host
-            return port == 80 ? name : "\(name):\(port)"
+            return port == (usesTLS ? 443 : 80) ? name : "\(name):\(port)"
         }
 
-        public var description: String { "http://\(hostHeader)\(path)" }
+        public var description: String { "\(usesTLS ? "https" : "http")://\(hostHeader)\(path)" }
     }
 }
