@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import ServiceLifecycle
 import Synchronization
 import Testing
@@ -15,6 +16,13 @@ final class RecordingExporter: SpanExporter {
 
     func export(_ spans: [SpanRecord]) async throws {
         batches.withLock { $0.append(spans) }
+    }
+}
+
+/// Never returns until cancelled: a collector that hangs.
+struct HangingExporter: SpanExporter {
+    func export(_ spans: [SpanRecord]) async throws {
+        try await Task.sleep(for: .seconds(3600))
     }
 }
 
@@ -150,6 +158,40 @@ func record(_ name: String, parent: SpanID? = nil) -> SpanRecord {
         } catch let error as TracingError {
             #expect(error.code == .invalidConfiguration)
         }
+    }
+
+    @Test func aCollectorThatNeverAnswersTimesOut() async throws {
+        // Accepts connections and reads nothing back: no HTTP handler at all.
+        let silent = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { $0.eventLoop.makeSucceededVoidFuture() }
+            .bind(host: "127.0.0.1", port: 0)
+            .get()
+        var configuration = configuration(port: silent.localAddress!.port!)
+        configuration.exportTimeout = .milliseconds(200)
+        configuration.maxAttempts = 1
+        let exporter = OTLPHTTPExporter(configuration: configuration, logger: logger)
+        do {
+            try await exporter.export([record("a")])
+            Issue.record("export succeeded")
+        } catch let error as TracingError {
+            #expect(error.code == .timeout)
+        }
+        try await silent.close()
+    }
+
+    @Test func shutdownGivesUpOnAHangingExportAtTheDeadline() async throws {
+        let queue = SpanQueue(capacity: 100, batchSize: 50)
+        let service = BatchSpanExportService(
+            queue: queue, exporter: HangingExporter(), scheduleDelay: .seconds(3600),
+            shutdownTimeout: .milliseconds(100), logger: logger
+        )
+        try await withRunningService(service) {
+            for index in 0..<3 { queue.enqueue(record("s\(index)")) }
+        }
+        // The batch in flight at the deadline counts as failed; nothing is left queued.
+        #expect(service.counts.exportedSpans == 0)
+        #expect(service.counts.failedSpans + service.counts.abandonedSpans == 3)
+        #expect(queue.count == 0)
     }
 
     @Test func batchesNeverExceedTheBatchSizeAndShutdownFlushesTheRest() async throws {

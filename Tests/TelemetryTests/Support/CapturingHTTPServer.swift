@@ -35,13 +35,14 @@ final class CapturingHTTPServer: Sendable {
 
     let recorder: Recorder
     private let channel: any Channel
-
-    var port: Int { channel.localAddress!.port! }
+    /// Kept from the start: a closed channel no longer knows its address.
+    let port: Int
     var requests: [Request] { recorder.requests }
 
     private init(recorder: Recorder, channel: any Channel) {
         self.recorder = recorder
         self.channel = channel
+        self.port = channel.localAddress?.port ?? 0
     }
 
     static func start(statuses: [HTTPResponseStatus] = []) async throws -> CapturingHTTPServer {
