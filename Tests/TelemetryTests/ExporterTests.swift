@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -251,5 +252,31 @@ func record(_ name: String, parent: SpanID? = nil) -> SpanRecord {
         }
         #expect(Set(names) == ["parent", "child"])
         #expect(service.counts.exportedSpans == 2)
+    }
+}
+
+/// Sends one known span to a real collector when `CHATTER_TEST_OTLP_ENDPOINT` names one (for
+/// example `tests/observability/otlp_receiver.py`); skipped otherwise. A by-hand check that
+/// what goes over the wire, not only the golden fixture, decodes with the official schema.
+@Suite struct ExternalCollectorTests {
+    static let endpoint = ProcessInfo.processInfo.environment["CHATTER_TEST_OTLP_ENDPOINT"]
+
+    @Test(.enabled(if: endpoint != nil)) func exportsToTheCollectorNamedByTheEnvironment() async throws {
+        let endpoint = try #require(Self.endpoint)
+        let configuration = try #require(try TracingConfiguration(environment: [
+            "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
+            "OTEL_SERVICE_NAME": "chatter-telemetry-tests",
+            "OTEL_RESOURCE_ATTRIBUTES": "deployment.environment=test",
+        ]))
+        let (tracer, service) = OTLPTracing.make(configuration: configuration, logger: Logger(label: "test"))
+        let parent = try #require(serviceContext(fromTraceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"))
+        try await withRunningService(service) {
+            let span = tracer.startSpan("external check", context: parent, ofKind: .consumer)
+            span.attributes["chatter.check"] = "wire"
+            span.attributes["chatter.count"] = 3
+            span.attributes["chatter.values"] = [0.5, 1.5]
+            span.end()
+        }
+        #expect(service.counts.exportedSpans == 1)
     }
 }

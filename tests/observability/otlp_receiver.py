@@ -8,9 +8,10 @@ with an empty `ExportTraceServiceResponse`.
 
 Two ways to use it:
 
-* from pytest: `from observability.otlp_receiver import otlp_receiver` (or import
-  the module in a conftest) and take the `otlp_receiver` fixture; its `.endpoint`
-  is the value for OTEL_EXPORTER_OTLP_ENDPOINT and `.spans` what arrived;
+* from pytest: import the `otlp_receiver` fixture into a conftest (as
+  tests/observability/conftest.py does, with this folder on sys.path) and take it
+  as an argument; its `.endpoint` is the value for OTEL_EXPORTER_OTLP_ENDPOINT,
+  `.spans` what arrived, `.wait_for_spans(predicate)` polls (bounded);
 * as a process for multi-process tests:
   `python3 tests/observability/otlp_receiver.py --port-file F --out spans.jsonl`
   writes its port to F once it listens (and prints it), and appends one JSON line

@@ -19,8 +19,7 @@ from pathlib import Path
 
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
-import otlp_receiver
-from otlp_receiver import otlp_receiver as otlp_receiver_fixture  # noqa: F401  (the fixture, by its name below)
+import otlp_receiver as receiver_module
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = REPO_ROOT / "Tests" / "TelemetryTests" / "Fixtures" / "otlp_golden_request.hex"
@@ -32,7 +31,7 @@ def golden_bytes() -> bytes:
 
 
 def test_official_decoder_reads_the_golden_request() -> None:
-    spans = otlp_receiver.decode(golden_bytes())
+    spans = receiver_module.decode(golden_bytes())
     assert len(spans) == 1
     span = spans[0]
     assert span["trace_id"] == "0102030405060708090a0b0c0d0e0f10"
@@ -83,16 +82,16 @@ def post(endpoint: str, body: bytes) -> int:
         return response.status
 
 
-def test_receiver_fixture_stores_spans(otlp_receiver_fixture) -> None:
-    assert post(otlp_receiver_fixture.endpoint, golden_bytes()) == 200
-    spans = otlp_receiver_fixture.wait_for_spans(lambda spans: len(spans) == 1, timeout=5)
+def test_receiver_fixture_stores_spans(otlp_receiver) -> None:
+    assert post(otlp_receiver.endpoint, golden_bytes()) == 200
+    spans = otlp_receiver.wait_for_spans(lambda spans: len(spans) == 1, timeout=5)
     assert [s["name"] for s in spans] == ["POST /v1/chats/{id}/messages"]
 
 
 def test_receiver_as_a_process_writes_its_port_and_json_lines(tmp_path: Path) -> None:
     port_file = tmp_path / "port"
     out = tmp_path / "spans.jsonl"
-    script = Path(otlp_receiver.__file__)
+    script = Path(receiver_module.__file__)
     process = subprocess.Popen(
         [sys.executable, str(script), "--port-file", str(port_file), "--out", str(out)],
         stdout=subprocess.PIPE, text=True,
