@@ -262,12 +262,14 @@ func record(_ name: String, parent: SpanID? = nil) -> SpanRecord {
     static let endpoint = ProcessInfo.processInfo.environment["CHATTER_TEST_OTLP_ENDPOINT"]
 
     @Test(.enabled(if: endpoint != nil)) func exportsToTheCollectorNamedByTheEnvironment() async throws {
-        let endpoint = try #require(Self.endpoint)
-        let configuration = try #require(try TracingConfiguration(environment: [
-            "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
+        var environment = [
+            "OTEL_EXPORTER_OTLP_ENDPOINT": try #require(Self.endpoint),
             "OTEL_SERVICE_NAME": "chatter-telemetry-tests",
             "OTEL_RESOURCE_ATTRIBUTES": "deployment.environment=test",
-        ]))
+        ]
+        // For an https:// collector with a test certificate.
+        environment["OTEL_EXPORTER_OTLP_CERTIFICATE"] = ProcessInfo.processInfo.environment["OTEL_EXPORTER_OTLP_CERTIFICATE"]
+        let configuration = try #require(try TracingConfiguration(environment: environment))
         let (tracer, service) = OTLPTracing.make(configuration: configuration, logger: Logger(label: "test"))
         let parent = try #require(serviceContext(fromTraceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"))
         try await withRunningService(service) {

@@ -25,6 +25,7 @@ import gzip
 import json
 import os
 import signal
+import ssl
 import sys
 import threading
 import time
@@ -103,7 +104,13 @@ def decode(body: bytes) -> list[dict[str, Any]]:
 class OTLPReceiver:
     """The receiver in a background thread. `start()`, then read `.spans`; `stop()` at the end."""
 
-    def __init__(self, port: int = 0, on_span: Callable[[dict[str, Any]], None] | None = None):
+    def __init__(
+        self,
+        port: int = 0,
+        on_span: Callable[[dict[str, Any]], None] | None = None,
+        tls_cert: str | None = None,
+        tls_key: str | None = None,
+    ):
         self._lock = threading.Lock()
         self._spans: list[dict[str, Any]] = []
         self._requests = 0
@@ -148,6 +155,11 @@ class OTLPReceiver:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
+        self._tls = tls_cert is not None
+        if tls_cert:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(tls_cert, tls_key)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(target=self._server.serve_forever, name="otlp-receiver", daemon=True)
 
     def _add(self, spans: list[dict[str, Any]]) -> None:
@@ -164,8 +176,9 @@ class OTLPReceiver:
 
     @property
     def endpoint(self) -> str:
-        """The base URL, for OTEL_EXPORTER_OTLP_ENDPOINT."""
-        return f"http://127.0.0.1:{self.port}"
+        """The base URL, for OTEL_EXPORTER_OTLP_ENDPOINT (https with a certificate: the
+        certificate must name 127.0.0.1, or use localhost instead)."""
+        return f"{'https' if self._tls else 'http'}://127.0.0.1:{self.port}"
 
     @property
     def spans(self) -> list[dict[str, Any]]:
@@ -217,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
     parser.add_argument("--port-file", help="write the port here once listening")
     parser.add_argument("--out", help="append one JSON line per received span to this file")
+    parser.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate (chain)")
+    parser.add_argument("--tls-key", help="the private key of --tls-cert (if not in the same file)")
     args = parser.parse_args(argv)
 
     out = open(args.out, "a", buffering=1, encoding="utf-8") if args.out else None
@@ -225,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         if out:
             out.write(json.dumps(span, sort_keys=True) + "\n")
 
-    receiver = OTLPReceiver(port=args.port, on_span=write).start()
+    receiver = OTLPReceiver(port=args.port, on_span=write, tls_cert=args.tls_cert, tls_key=args.tls_key).start()
     if args.port_file:
         temporary = args.port_file + ".tmp"
         with open(temporary, "w", encoding="utf-8") as file:
