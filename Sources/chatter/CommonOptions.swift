@@ -37,9 +37,9 @@ struct CommonOptions: ParsableArguments {
         if json {
             LoggingSystem.bootstrap({ label, provider in
                 JSONLogHandler(label: label, serviceName: service, metadataProvider: provider)
-            }, metadataProvider: TraceLogMetadata.provider)
+            }, metadataProvider: OTLPTracing.loggingMetadataProvider)
         } else {
-            LoggingSystem.bootstrap(StreamLogHandler.standardError, metadataProvider: TraceLogMetadata.provider)
+            LoggingSystem.bootstrap(StreamLogHandler.standardError, metadataProvider: OTLPTracing.loggingMetadataProvider)
         }
         var logger = Logger(label: "chatter")
         logger.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? .info

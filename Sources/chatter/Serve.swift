@@ -1,9 +1,11 @@
 import ArgumentParser
 import ChatterCore
+import Foundation
 import Gateway
 import Hummingbird
 import Logging
 import ServiceLifecycle
+import Telemetry
 import UnixSignals
 
 /// Runs every role in one process on the embedded store.
@@ -25,14 +27,25 @@ struct Serve: AsyncParsableCommand {
             guard (0...65535).contains(port) else { throw ValidationError("port must be 0-65535") }
             configuration.port = port
         }
+        let tracing: TracingConfiguration?
+        do {
+            tracing = try TracingConfiguration(environment: ProcessInfo.processInfo.environment)
+        } catch {
+            throw ValidationError("\(error)")
+        }
         let logger = common.makeLogger(configuration)
+        // Off unless OTEL_EXPORTER_OTLP_ENDPOINT (or …_TRACES_ENDPOINT) is set; then spans go to
+        // the collector in batches, and the exporter flushes after the server has drained.
+        let exporter = OTLPTracing.bootstrap(configuration: tracing, logger: logger)
         let host = configuration.host
         let (app, beforeShutdown) = try await buildServer(configuration: configuration, logger: logger) { port in
             logger.notice("chatter is listening on http://\(host):\(port)")
         }
         // SIGTERM or SIGINT: close WebSockets with "going away", then drain in-flight requests,
         // close the store, and return: exit 0.
-        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
+        // Stopped in reverse order: the server drains first, then the exporter sends its last spans.
+        let group = ServiceGroup(configuration: .init(
+            services: (exporter.map { [$0] } ?? []) + [app], gracefulShutdownSignals: [], logger: logger))
         enum Finished { case server, signal }
         try await withThrowingTaskGroup(of: Finished.self) { tasks in
             tasks.addTask {

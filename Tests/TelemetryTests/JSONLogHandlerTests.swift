@@ -71,16 +71,3 @@ extension ISO8601DateFormatter {
     }
 }
 
-@Suite struct TraceLogMetadataTests {
-    @Test func traceparentBecomesECSTraceAndSpanIDs() {
-        let fields = TraceLogMetadata.fields(of: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
-        #expect(fields["trace.id"] == .string("4bf92f3577b34da6a3ce929d0e0e4736"))
-        #expect(fields["span.id"] == .string("00f067aa0ba902b7"))
-        #expect(TraceLogMetadata.fields(of: "garbage").isEmpty)
-        #expect(TraceLogMetadata.fields(of: "00-short-00f067aa0ba902b7-01").isEmpty)
-    }
-
-    @Test func untracedTasksAddNothing() {
-        #expect(TraceLogMetadata.provider.get().isEmpty)
-    }
-}
