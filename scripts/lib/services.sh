@@ -50,7 +50,8 @@ pg_bin() {
     if [ -n "$dir" ] && [ -x "$dir/$1" ]; then echo "$dir/$1"; else command -v "$1" || true; fi
 }
 
-# start_postgres: sets PG_PORT, PG_USER, PG_PASSWORD, POSTGRES_PID; `pg_psql ARGS...` runs psql
+# start_postgres: sets PG_PORT, PG_USER, PG_PASSWORD, POSTGRES_PID (fsync off unless PG_FSYNC=on:
+# tests need no durability, benchmarks do); `pg_psql ARGS...` runs psql
 # against it as that user.
 start_postgres() {
     if [ -z "$(pg_bin initdb)" ] || [ -z "$(pg_bin postgres)" ]; then apt_install postgresql; fi
@@ -72,7 +73,7 @@ start_postgres() {
         -E UTF8 --locale=C >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log"; return 1; }
     PG_PORT=$(free_port)
     as_pg "$(pg_bin postgres)" -D "$dir/data" -h 127.0.0.1 -p "$PG_PORT" -k "$dir" \
-        -c fsync=off -c max_connections=300 >"$dir/postgres.log" 2>&1 &
+        -c fsync="${PG_FSYNC:-off}" -c max_connections=300 >"$dir/postgres.log" 2>&1 &
     POSTGRES_RUNNER_PID=$!
     for _ in $(seq 1 100); do
         "$(pg_bin pg_isready)" -q -h 127.0.0.1 -p "$PG_PORT" && break
