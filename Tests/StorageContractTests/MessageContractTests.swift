@@ -42,6 +42,32 @@ import Testing
         }
     }
 
+    /// A client retrying while its first attempt is still in flight (or many at once): one
+    /// message is stored, every attempt gets it back, and no seq is burnt.
+    @Test(arguments: StoreBackend.all)
+    func concurrentRetriesOfOneSendStoreItOnce(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store in
+            let results = try await withThrowingTaskGroup(of: AppendResult?.self) { group in
+                for index in 0..<40 {
+                    group.addTask {
+                        // Other senders keep the chat's row lock busy between the retries.
+                        if index % 2 == 1 { _ = try await send(store, "retried", from: "other", "noise \(index)"); return nil }
+                        return try await send(store, "retried", from: "u1", "once", clientID: "same-client-id")
+                    }
+                }
+                return try await group.reduce(into: [AppendResult]()) { if let result = $1 { $0.append(result) } }
+            }
+            #expect(results.count == 20)
+            #expect(results.filter(\.created).count == 1)
+            #expect(Set(results.map(\.message)).count == 1)
+            let history = try await store.messages.history(chatID: "retried", query: HistoryQuery(limit: 200))
+            #expect(history.messages.map(\.seq) == Array(1...21))
+            #expect(history.messages.filter { $0.clientMsgID == "same-client-id" }.count == 1)
+            let created = try await store.outbox().filter { $0.kind == .messageCreated && $0.chatID == "retried" }
+            #expect(created.count == 21)
+        }
+    }
+
     @Test(arguments: StoreBackend.all)
     func historyPaging(_ backend: StoreBackend) async throws {
         try await withStore(backend) { store in
