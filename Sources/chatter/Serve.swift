@@ -38,14 +38,16 @@ struct Serve: AsyncParsableCommand {
         // the collector in batches, and the exporter flushes after the server has drained.
         let exporter = OTLPTracing.bootstrap(configuration: tracing, logger: logger)
         let host = configuration.host
-        let (app, beforeShutdown) = try await buildServer(configuration: configuration, logger: logger) { port in
+        let metrics = ChatterMetrics()
+        if let exporter { metrics.observe(exporter) }
+        let (app, beforeShutdown) = try await buildServer(configuration: configuration, logger: logger, metrics: metrics) { port in
             logger.notice("chatter is listening on http://\(host):\(port)")
         }
         // SIGTERM or SIGINT: close WebSockets with "going away", then drain in-flight requests,
         // close the store, and return: exit 0.
         // Stopped in reverse order: the server drains first, then the exporter sends its last spans.
         let group = ServiceGroup(configuration: .init(
-            services: (exporter.map { [$0] } ?? []) + [app], gracefulShutdownSignals: [], logger: logger))
+            services: (exporter.map { [$0 as any Service] } ?? []) + [app], gracefulShutdownSignals: [], logger: logger))
         enum Finished { case server, signal }
         try await withThrowingTaskGroup(of: Finished.self) { tasks in
             tasks.addTask {

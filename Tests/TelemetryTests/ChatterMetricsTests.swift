@@ -1,3 +1,4 @@
+import Logging
 import Testing
 @testable import Telemetry
 
@@ -92,5 +93,26 @@ import Testing
         let stat = try #require(ProcessMetrics.parseStat("4242 (my (odd) name) " + fields.joined(separator: " ")))
         #expect(stat.utime == 250 && stat.stime == 50 && stat.startTicks == 1000 && stat.vsize == 4_096_000 && stat.rssPages == 321)
         #expect(ProcessMetrics.parseStat("garbage") == nil)
+    }
+}
+
+@Suite struct TraceExportMetricsTests {
+    @Test func exporterHealthIsCountedAcrossScrapes() async throws {
+        let metrics = ChatterMetrics()
+        let queue = SpanQueue(capacity: 2, batchSize: 10)
+        let service = BatchSpanExportService(
+            queue: queue, exporter: RecordingExporter(), scheduleDelay: .seconds(3600), logger: Logger(label: "test"))
+        metrics.observe(service)
+        var text = String(decoding: await metrics.exposition(), as: UTF8.self)
+        #expect(text.contains("chatter_trace_spans_exported_total 0"))
+        #expect(text.contains("chatter_trace_spans_dropped_total 0"))
+        // The exporter is not running: two spans wait, three more find the queue full.
+        for index in 0..<5 { queue.enqueue(record("s\(index)")) }
+        text = String(decoding: await metrics.exposition(), as: UTF8.self)
+        #expect(text.contains("chatter_trace_spans_dropped_total 3"))
+        // A scrape adds only what is new.
+        text = String(decoding: await metrics.exposition(), as: UTF8.self)
+        #expect(text.contains("chatter_trace_spans_dropped_total 3"))
+        #expect(text.contains("chatter_trace_spans_failed_total 0"))
     }
 }

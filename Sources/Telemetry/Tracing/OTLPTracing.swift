@@ -29,7 +29,7 @@ public enum OTLPTracing {
     /// Installs an ``OTLPTracer`` as the process-wide tracer (`InstrumentationSystem.bootstrap`,
     /// which may run only once per process) and returns the exporter service to add to the
     /// process's `ServiceGroup`; nil, and nothing installed, when `configuration` is nil.
-    public static func bootstrap(configuration: TracingConfiguration?, logger: Logger) -> (any Service)? {
+    public static func bootstrap(configuration: TracingConfiguration?, logger: Logger) -> BatchSpanExportService? {
         guard let configuration else { return nil }
         let (tracer, service) = make(configuration: configuration, logger: logger)
         InstrumentationSystem.bootstrap(tracer)
