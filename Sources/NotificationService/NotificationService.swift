@@ -39,6 +39,9 @@ public struct NotificationService: Sendable {
     let members: MembersCache
     let presence: PresenceTracker
     let closer = SocketCloser()
+    /// Set once shutdown has begun: a socket that finishes authenticating after the sweep of
+    /// `closeAllGoingAway` closes itself with 1001 too.
+    let goingAway = GoingAwayFlag()
     /// Typing and presence across processes; nil when this process is alone.
     let shared: SharedRealtime?
     let logger: Logger
@@ -97,6 +100,7 @@ public struct NotificationService: Sendable {
     /// Closes every socket with 1001 "going away" and waits (up to `timeout`) for them to go, so
     /// clients learn to reconnect elsewhere before the HTTP server starts draining.
     public func closeAllGoingAway(timeout: Duration = .seconds(2)) async {
+        goingAway.set()
         for connection in registry.all {
             connection.requestClose(code: 1001, reason: "server going away", dropPending: false)
         }
@@ -221,8 +225,13 @@ public struct NotificationService: Sendable {
         }
         connection.send(ServerFrame.ready(userID: identity.userID, sessionID: identity.sessionID))
         slot.set(connection)
-        metrics.webSocketOpened()
         let first = registry.add(connection)
+        metrics.webSocketOpened()
+        // Registered before the check: either the shutdown sweep saw this socket, or this sees
+        // the flag the sweep set first.
+        if goingAway.isSet {
+            connection.requestClose(code: 1001, reason: "server going away", dropPending: false)
+        }
         await presence.connected(connection, first: first)
     }
 }
@@ -233,4 +242,12 @@ final class ConnectionSlot: Sendable {
 
     func get() -> Connection? { value.withLock { $0 } }
     func set(_ connection: Connection) { value.withLock { $0 = connection } }
+}
+
+/// Whether the process has started closing sockets for shutdown.
+final class GoingAwayFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+
+    func set() { value.store(true, ordering: .sequentiallyConsistent) }
+    var isSet: Bool { value.load(ordering: .sequentiallyConsistent) }
 }

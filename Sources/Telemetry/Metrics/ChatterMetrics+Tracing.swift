@@ -6,11 +6,12 @@ extension ChatterMetrics {
     /// and spans dropped because the queue was full or shutdown left no time. Without these, a
     /// collector outage looks like a quiet system in Jaeger.
     public func observe(_ exporter: BatchSpanExportService) {
-        let exported = registry.makeCounter(name: "chatter_trace_spans_exported_total", help: "Spans the collector accepted.")
-        let failed = registry.makeCounter(
-            name: "chatter_trace_spans_failed_total", help: "Spans dropped after the collector refused them or could not be reached.")
-        let dropped = registry.makeCounter(
-            name: "chatter_trace_spans_dropped_total", help: "Spans dropped before export: queue full, or not sent by shutdown.")
+        let exported = registry.makeCounter(descriptor: .chatter(
+            "chatter_trace_spans_exported_total", help: "Spans the collector accepted."))
+        let failed = registry.makeCounter(descriptor: .chatter(
+            "chatter_trace_spans_failed_total", help: "Spans dropped after the collector refused them or could not be reached."))
+        let dropped = registry.makeCounter(descriptor: .chatter(
+            "chatter_trace_spans_dropped_total", help: "Spans dropped before export: queue full, or not sent by shutdown."))
         // The exporter keeps running totals; each scrape adds what is new since the last one.
         let reported = Mutex<(UInt64, UInt64, UInt64)>((0, 0, 0))
         addCollector {

@@ -27,24 +27,28 @@ public final class ChatterMetrics: Sendable {
     public init(version: String = ChatterMetrics.defaultVersion) {
         let registry = PrometheusCollectorRegistry()
         self.registry = registry
-        registry.makeGauge(name: "chatter_build_info", labels: [("version", version)], help: "Always 1; the build this process runs.").set(1.0)
-        inFlight = registry.makeGauge(name: "chatter_http_requests_in_flight", help: "HTTP requests being served.")
-        webSocketConnections = registry.makeGauge(
-            name: "chatter_websocket_connections", help: "Authenticated WebSocket connections open now.")
-        webSocketOpenedCounter = registry.makeCounter(
-            name: "chatter_websocket_connections_opened_total", help: "WebSocket connections that completed authentication.")
-        deliveryLatency = registry.makeDurationHistogram(
-            name: "chatter_delivery_latency_seconds", buckets: Self.latencyBuckets,
-            help: "message.created: from the send's commit to the frame queued on a recipient's socket.")
-        outboxRelayed = registry.makeCounter(name: "chatter_outbox_relayed_total", help: "Outbox rows published to the event log.")
-        outboxBacklog = registry.makeGauge(
-            name: "chatter_outbox_backlog_events", help: "Outbox rows committed but not yet published to the event log.")
-        outboxOldestAge = registry.makeGauge(
-            name: "chatter_outbox_oldest_unpublished_age_seconds", help: "Age of the oldest unpublished outbox row (0 when none).")
-        poolInUse = registry.makeGauge(
-            name: "chatter_db_pool_connections_in_use", help: "PostgreSQL connections leased by calls now (0 on SQLite).")
-        poolWaiting = registry.makeGauge(
-            name: "chatter_db_pool_waiting_requests", help: "Calls waiting for a PostgreSQL connection.")
+        registry.makeGauge(descriptor: .chatter(
+            "chatter_build_info", help: "Always 1; the build this process runs."),
+            labels: [("version", version)]).set(1.0)
+        inFlight = registry.makeGauge(descriptor: .chatter(
+            "chatter_http_requests_in_flight", help: "HTTP requests being served."))
+        webSocketConnections = registry.makeGauge(descriptor: .chatter(
+            "chatter_websocket_connections", help: "Authenticated WebSocket connections open now."))
+        webSocketOpenedCounter = registry.makeCounter(descriptor: .chatter(
+            "chatter_websocket_connections_opened_total", help: "WebSocket connections that completed authentication."))
+        deliveryLatency = registry.makeDurationHistogram(descriptor: .chatter(
+            "chatter_delivery_latency_seconds", help: "message.created: from the send's commit to the frame queued on a recipient's socket."),
+            buckets: Self.latencyBuckets)
+        outboxRelayed = registry.makeCounter(descriptor: .chatter(
+            "chatter_outbox_relayed_total", help: "Outbox rows published to the event log."))
+        outboxBacklog = registry.makeGauge(descriptor: .chatter(
+            "chatter_outbox_backlog_events", help: "Outbox rows committed but not yet published to the event log."))
+        outboxOldestAge = registry.makeGauge(descriptor: .chatter(
+            "chatter_outbox_oldest_unpublished_age_seconds", help: "Age of the oldest unpublished outbox row (0 when none)."))
+        poolInUse = registry.makeGauge(descriptor: .chatter(
+            "chatter_db_pool_connections_in_use", help: "PostgreSQL connections leased by calls now (0 on SQLite)."))
+        poolWaiting = registry.makeGauge(descriptor: .chatter(
+            "chatter_db_pool_waiting_requests", help: "Calls waiting for a PostgreSQL connection."))
         process = ProcessMetrics(registry: registry)
         // Series that exist from the start, so `rate()` and `increase()` see their first events.
         for transport in ["http", "websocket"] { sentCounter(transport: transport).increment(by: Int64(0)) }
@@ -65,20 +69,18 @@ public final class ChatterMetrics: Sendable {
     public func requestFinished(method: String, route: String, status: Int, duration: Duration) {
         inFlight.decrement()
         let statusClass = (100...599).contains(status) ? "\(status / 100)xx" : "other"
-        registry.makeCounter(
-            name: "chatter_http_requests_total", labels: [("method", method), ("route", route), ("status_class", statusClass)],
-            help: "HTTP requests answered, by route template and status class."
-        ).increment()
-        registry.makeDurationHistogram(
-            name: "chatter_http_request_duration_seconds", labels: [("method", method), ("route", route)],
-            buckets: Self.latencyBuckets, help: "Time to answer an HTTP request, by route template."
-        ).record(duration)
+        registry.makeCounter(descriptor: .chatter(
+            "chatter_http_requests_total", help: "HTTP requests answered, by route template and status class."),
+            labels: [("method", method), ("route", route), ("status_class", statusClass)]).increment()
+        registry.makeDurationHistogram(descriptor: .chatter(
+            "chatter_http_request_duration_seconds", help: "Time to answer an HTTP request, by route template."),
+            labels: [("method", method), ("route", route)], buckets: Self.latencyBuckets).record(duration)
     }
 
     public func rateLimited(rule: String) {
-        registry.makeCounter(
-            name: "chatter_rate_limit_rejections_total", labels: [("rule", rule)], help: "Requests refused with 429, by rule."
-        ).increment()
+        registry.makeCounter(descriptor: .chatter(
+            "chatter_rate_limit_rejections_total", help: "Requests refused with 429, by rule."),
+            labels: [("rule", rule)]).increment()
     }
 
     // MARK: Messages and real time
@@ -89,18 +91,18 @@ public final class ChatterMetrics: Sendable {
     }
 
     private func sentCounter(transport: String) -> Counter {
-        registry.makeCounter(
-            name: "chatter_messages_sent_total", labels: [("transport", transport)],
-            help: "New messages acknowledged to their sender, by transport.")
+        registry.makeCounter(descriptor: .chatter(
+            "chatter_messages_sent_total", help: "New messages acknowledged to their sender, by transport."),
+            labels: [("transport", transport)])
     }
 
     /// `count` live frames of one event queued to sockets; message creations also feed the
     /// latency histogram once per socket, measured from the send's commit.
     public func eventsDelivered(type: String, count: Int, sinceCommit latency: Duration?) {
         guard count > 0 else { return }
-        registry.makeCounter(
-            name: "chatter_events_delivered_total", labels: [("type", type)], help: "Event frames queued to sockets, by event type."
-        ).increment(by: Int64(count))
+        registry.makeCounter(descriptor: .chatter(
+            "chatter_events_delivered_total", help: "Event frames queued to sockets, by event type."),
+            labels: [("type", type)]).increment(by: Int64(count))
         if let latency {
             let clamped = max(latency, .zero)  // clocks of two hosts may disagree a little
             for _ in 0..<count { deliveryLatency.record(clamped) }
@@ -119,9 +121,9 @@ public final class ChatterMetrics: Sendable {
     }
 
     private func closedCounter(reason: String) -> Counter {
-        registry.makeCounter(
-            name: "chatter_websocket_connections_closed_total", labels: [("reason", reason)],
-            help: "Authenticated WebSocket connections closed, by reason.")
+        registry.makeCounter(descriptor: .chatter(
+            "chatter_websocket_connections_closed_total", help: "Authenticated WebSocket connections closed, by reason."),
+            labels: [("reason", reason)])
     }
 
     // MARK: Outbox, event log, database
@@ -138,10 +140,9 @@ public final class ChatterMetrics: Sendable {
     /// `consumer` names what reads (`notification`, `membership`), not its consumer group, whose
     /// id is new in every process: a label per restart would grow without bound.
     public func consumerLag(consumer: String, topic: String, events: Int64) {
-        registry.makeGauge(
-            name: "chatter_eventlog_consumer_lag_events", labels: [("consumer", consumer), ("topic", topic)],
-            help: "Records in the event log that this process' consumer group has not processed yet."
-        ).set(Double(max(0, events)))
+        registry.makeGauge(descriptor: .chatter(
+            "chatter_eventlog_consumer_lag_events", help: "Records in the event log that this process' consumer has not read yet."),
+            labels: [("consumer", consumer), ("topic", topic)]).set(Double(max(0, events)))
     }
 
     public func databasePool(inUse: Int, waiting: Int) {
@@ -171,5 +172,12 @@ public final class ChatterMetrics: Sendable {
 extension Duration {
     var seconds: Double {
         Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}
+
+extension MetricNameDescriptor {
+    /// A metric named in full (the catalogue's names already end in their unit), with help text.
+    static func chatter(_ name: String, help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
     }
 }

@@ -20,13 +20,15 @@ final class ProcessMetrics: Sendable {
     private let reportedCPU = Mutex<Double>(0)
 
     init(registry: PrometheusCollectorRegistry) {
-        cpu = registry.makeCounter(name: "process_cpu_seconds_total", help: "Total user and system CPU time spent in seconds.")
-        resident = registry.makeGauge(name: "process_resident_memory_bytes", help: "Resident memory size in bytes.")
-        virtual = registry.makeGauge(name: "process_virtual_memory_bytes", help: "Virtual memory size in bytes.")
-        openFDs = registry.makeGauge(name: "process_open_fds", help: "Number of open file descriptors.")
-        maxFDs = registry.makeGauge(name: "process_max_fds", help: "Maximum number of open file descriptors.")
-        startTime = registry.makeGauge(
-            name: "process_start_time_seconds", help: "Start time of the process since unix epoch in seconds.")
+        cpu = registry.makeCounter(descriptor: .chatter(
+            "process_cpu_seconds_total", help: "Total user and system CPU time spent in seconds."))
+        resident = registry.makeGauge(descriptor: .chatter(
+            "process_resident_memory_bytes", help: "Resident memory size in bytes."))
+        virtual = registry.makeGauge(descriptor: .chatter("process_virtual_memory_bytes", help: "Virtual memory size in bytes."))
+        openFDs = registry.makeGauge(descriptor: .chatter("process_open_fds", help: "Number of open file descriptors."))
+        maxFDs = registry.makeGauge(descriptor: .chatter("process_max_fds", help: "Maximum number of open file descriptors."))
+        startTime = registry.makeGauge(descriptor: .chatter(
+            "process_start_time_seconds", help: "Start time of the process since unix epoch in seconds."))
         if let started = Self.startTimeSeconds() { startTime.set(started) }
     }
 
