@@ -46,8 +46,13 @@ struct Serve: AsyncParsableCommand {
         // SIGTERM or SIGINT: close WebSockets with "going away", then drain in-flight requests,
         // close the store, and return: exit 0.
         // Stopped in reverse order: the server drains first, then the exporter sends its last spans.
-        let group = ServiceGroup(configuration: .init(
-            services: (exporter.map { [$0 as any Service] } ?? []) + [app], gracefulShutdownSignals: [], logger: logger))
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: (exporter.map { [$0 as any Service] } ?? []) + [app], gracefulShutdownSignals: [], logger: logger)
+        // A graceful shutdown that outlasts its budget is escalated to cancellation.
+        let shutdownTimeout = Duration.seconds(configuration.shutdownTimeoutSeconds)
+        groupConfiguration.maximumGracefulShutdownDuration = shutdownTimeout
+        let hardLimitSeconds = configuration.shutdownTimeoutSeconds + 5
+        let group = ServiceGroup(configuration: groupConfiguration)
         enum Finished { case server, signal }
         try await withThrowingTaskGroup(of: Finished.self) { tasks in
             tasks.addTask {
@@ -59,6 +64,13 @@ struct Serve: AsyncParsableCommand {
                     logger.notice("shutting down", metadata: ["signal": "\(signal)"])
                     await beforeShutdown()
                     await group.triggerGracefulShutdown()
+                    // The last resort: something ignored cancellation too. Say so and exit rather
+                    // than hang; this sleep is cancelled as soon as the server has stopped.
+                    try? await Task.sleep(for: .seconds(hardLimitSeconds))
+                    if !Task.isCancelled {
+                        logger.critical("shutdown did not finish in time; exiting", metadata: ["timeout_s": "\(hardLimitSeconds)"])
+                        Foundation.exit(1)
+                    }
                     break
                 }
                 return .signal

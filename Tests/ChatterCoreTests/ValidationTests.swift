@@ -69,4 +69,12 @@ import Testing
         #expect(throws: ConfigurationError.self) { try ChatterConfiguration(environment: ["CHATTER_PORT": "70000"]) }
         #expect(throws: ConfigurationError.self) { try ChatterConfiguration(environment: ["CHATTER_PORT": "http"]) }
     }
+
+    @Test func shutdownTimeoutAndLogFormatComeFromTheEnvironment() throws {
+        let defaults = try ChatterConfiguration(environment: [:])
+        #expect(defaults.shutdownTimeoutSeconds == 30 && defaults.logFormat == "auto")
+        let set = try ChatterConfiguration(environment: ["CHATTER_SHUTDOWN_TIMEOUT_SECONDS": "5", "CHATTER_LOG_FORMAT": "json"])
+        #expect(set.shutdownTimeoutSeconds == 5 && set.logFormat == "json")
+        #expect(throws: ConfigurationError.self) { try ChatterConfiguration(environment: ["CHATTER_SHUTDOWN_TIMEOUT_SECONDS": "0"]) }
+    }
 }

@@ -71,3 +71,16 @@ def test_sigterm_exits_cleanly_and_state_survives_restart(launch):
     assert keys.is_file(), f"{keys} missing; data dir has {sorted(p.name for p in data_dir.iterdir())}"
     mode = stat.S_IMODE(keys.stat().st_mode)
     assert mode == 0o600, f"signing-keys.json has mode {oct(mode)}, want 0o600"
+
+
+def test_a_short_shutdown_budget_still_exits_cleanly(launch, monkeypatch):
+    """CHATTER_SHUTDOWN_TIMEOUT_SECONDS bounds a stuck shutdown; a healthy one, with a socket
+    open and traffic just served, finishes inside even a 1 s budget and exits 0, not 1."""
+    monkeypatch.setenv("CHATTER_SHUTDOWN_TIMEOUT_SECONDS", "1")
+    server = launch()
+    user = server.register()
+    r = server.get("/v1/users/me", token=user["access_token"])
+    assert r.status_code == 200, describe(r)
+    code = server.stop(signal.SIGTERM, grace=STOP_GRACE_S)
+    assert not server.killed and code == 0, f"exit code {code}"
+    assert "shutdown did not finish in time" not in server.logs()

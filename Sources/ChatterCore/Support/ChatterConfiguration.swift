@@ -39,6 +39,11 @@ public struct ChatterConfiguration: Sendable {
     /// How long a user stays online after their last socket closes, in ms, so quick reconnects
     /// do not flap. `CHATTER_PRESENCE_GRACE_MS`, default 5000.
     public var presenceGraceMs: Int = 5000
+    /// Seconds a SIGTERM's graceful shutdown may take before the remaining work is cancelled;
+    /// 5 s after that the process exits with status 1 whatever is still running, so a stuck
+    /// component cannot keep a replaced instance alive. `CHATTER_SHUTDOWN_TIMEOUT_SECONDS`,
+    /// default 30 (Kubernetes' default grace period).
+    public var shutdownTimeoutSeconds: Int = 30
     /// Redis for state that several processes must share (today: the access-token revocation
     /// list), as `redis://[user:password@]host:port[/db]`. `CHATTER_REDIS_URL`; unset (the
     /// default) keeps it in memory.
@@ -96,6 +101,7 @@ public struct ChatterConfiguration: Sendable {
         try integer("CHATTER_WS_SEND_QUEUE", &webSocketSendQueue, minimum: 1)
         try integer("CHATTER_WS_AUTH_TIMEOUT_MS", &webSocketAuthTimeoutMs, minimum: 1)
         try integer("CHATTER_PRESENCE_GRACE_MS", &presenceGraceMs, minimum: 0)
+        try integer("CHATTER_SHUTDOWN_TIMEOUT_SECONDS", &shutdownTimeoutSeconds, minimum: 1)
         try integer("CHATTER_WS_PING_INTERVAL_MS", &webSocketPingIntervalMs, minimum: 100)
         string("CHATTER_LOG_LEVEL", &logLevel)
         string("CHATTER_LOG_FORMAT", &logFormat)
