@@ -10,12 +10,8 @@ Started once for the module by PID, stopped with SIGTERM (the script stops what 
 from __future__ import annotations
 
 import json
-import os
-import re
-import signal
-import socket
 import subprocess
-import threading
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -24,50 +20,8 @@ import pytest
 import requests
 import websocket
 
-REPO = Path(__file__).resolve().parents[2]
-START_TIMEOUT_S = 600  # includes a `swift build` that is a no-op after the test script's build
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Cluster:
-    def __init__(self):
-        self.port = free_port()
-        self.lines: list[str] = []
-        self.proc = subprocess.Popen(
-            [str(REPO / "scripts" / "cluster"), "--port", str(self.port)], cwd=REPO,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-        self.ready = threading.Event()
-        threading.Thread(target=self._read, daemon=True).start()
-        if not self.ready.wait(START_TIMEOUT_S):
-            self.stop()
-            raise RuntimeError("cluster did not start:\n" + "\n".join(self.lines[-40:]))
-        self.instances = [f"http://127.0.0.1:{port}" for port in
-                          re.findall(r"instance \d+ ready on 127\.0\.0\.1:(\d+)", "\n".join(self.lines))]
-        self.admin_token = re.search(r"Admin token\s+(\S+)", "\n".join(self.lines)).group(1)
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def _read(self):
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip("\n"))
-            if "Chatter cluster is up" in line:
-                # The rest of the banner follows at once.
-                time.sleep(0.2)
-                self.ready.set()
-        self.ready.set()
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from cluster_topology import Cluster  # noqa: E402  (shared with tests/observability)
 
 
 @pytest.fixture(scope="module")

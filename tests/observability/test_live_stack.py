@@ -18,14 +18,11 @@ Set CHATTER_BIN to use a built binary (scripts/test does); otherwise scripts/clu
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
+import sys
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -35,61 +32,16 @@ import requests
 import websocket
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from cluster_topology import Cluster, free_port  # noqa: E402  (shared with tests/cluster)
 from otlp_receiver import OTLPReceiver
-from deploy_files import PROMETHEUS, REPO, RULE_FILES, catalogue, dashboard_exprs, rules, variable_selectors
-
-START_TIMEOUT_S = 120 if os.environ.get("CHATTER_BIN") else 900  # without a binary, scripts/cluster builds one
+from deploy_files import PROMETHEUS, RULE_FILES, catalogue, dashboard_exprs, rules, variable_selectors
 
 # Dashboard expressions allowed to return nothing (expr -> the reason: a situation this test
 # cannot create in two minutes). Empty today: every panel has data after the traffic below,
 # because panels that would be empty on a healthy system (5xx, firing alerts, instances down)
 # fall back to 0 with `or`. Keep it that way.
 ALLOWED_EMPTY: dict[str, str] = {}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Cluster:
-    """scripts/cluster in a process group of its own, stopped with SIGTERM (it stops what it
-    started, by PID)."""
-
-    def __init__(self, env: dict[str, str] | None = None):
-        self.port = free_port()
-        self.lines: list[str] = []
-        self.proc = subprocess.Popen(
-            [str(REPO / "scripts" / "cluster"), "--port", str(self.port)], cwd=REPO, env={**os.environ, **(env or {})},
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-        self.ready = threading.Event()
-        threading.Thread(target=self._read, daemon=True).start()
-        if not self.ready.wait(START_TIMEOUT_S) or self.proc.poll() is not None:
-            self.stop()
-            raise RuntimeError("cluster did not start:\n" + "\n".join(self.lines[-40:]))
-        text = "\n".join(self.lines)
-        self.instances = [f"127.0.0.1:{port}" for port in re.findall(r"instance \d+ ready on 127\.0\.0\.1:(\d+)", text)]
-        self.binary = next(line.split()[1] for line in self.lines if line.strip().startswith("Load"))
-        self.logs_dir = next(line.split()[1] for line in self.lines if line.strip().startswith("Logs"))
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def _read(self):
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip("\n"))
-            if "Chatter cluster is up" in line:
-                time.sleep(0.2)  # the rest of the banner follows at once
-                self.ready.set()
-        self.ready.set()
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
 
 
 class Prometheus:
@@ -167,7 +119,7 @@ def drive_traffic(cluster: Cluster):
                            timeout=10).status_code for _ in range(15)]
     assert 429 in codes and set(codes) <= {401, 429}, codes
     # Sockets opened and closed by the client, one on each instance.
-    for instance in cluster.instances:
+    for instance in cluster.addresses:
         session = register("http://" + instance)
         ws = websocket.create_connection(f"ws://{instance}/v1/ws", timeout=15,
                                          header=[f"Authorization: Bearer {session['access_token']}"])
@@ -185,7 +137,7 @@ def stack():
     prometheus = None
     try:
         assert len(cluster.instances) == 2, cluster.lines
-        prometheus = Prometheus(cluster.instances)
+        prometheus = Prometheus(cluster.addresses)
         try:
             wait_until(lambda: prometheus.proc.poll() is None and _targets_up(prometheus) == 2, 30,
                        "both instances scraped as up")
@@ -221,7 +173,7 @@ def _targets_up(prometheus: Prometheus) -> int:
 def test_metrics_pass_promtool_and_match_the_catalogue(stack):
     cluster, _, _ = stack
     known = catalogue()
-    for instance in cluster.instances:
+    for instance in cluster.addresses:
         r = requests.get(f"http://{instance}/metrics", timeout=10)
         assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/plain"), r.headers
         lint = subprocess.run(["promtool", "check", "metrics"], input=r.text, capture_output=True, text=True, timeout=30)
@@ -273,7 +225,7 @@ def test_no_chatter_alert_fires_on_a_healthy_cluster(stack):
 
 def test_one_send_is_one_trace_across_both_processes(stack):
     cluster, _, receiver = stack
-    first, second = cluster.instances
+    first, second = cluster.addresses
     alice = register("http://" + first)
     bob = register("http://" + second)
     r = requests.post(f"http://{first}/v1/chats", json={"type": "group", "title": "traced", "member_ids": [bob["user"]["id"]]},
@@ -334,7 +286,7 @@ def test_one_send_is_one_trace_across_both_processes(stack):
 def test_log_lines_of_traced_requests_carry_the_trace_id(stack):
     cluster, _, _ = stack
     trace_id = uuid.uuid4().hex
-    r = requests.get(f"http://{cluster.instances[0]}/v1/users/me", timeout=15,
+    r = requests.get(f"http://{cluster.addresses[0]}/v1/users/me", timeout=15,
                      headers={"traceparent": f"00-{trace_id}-{uuid.uuid4().hex[:16]}-01"})
     assert r.status_code == 401
 

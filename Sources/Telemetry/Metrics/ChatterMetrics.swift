@@ -22,6 +22,14 @@ public final class ChatterMetrics: Sendable {
     let poolInUse: Gauge
     let poolWaiting: Gauge
     let process: ProcessMetrics
+    // Labelled instruments found once per label set: requests, sends and deliveries then skip
+    // the registry's name and label checks.
+    private let requestCounters = InstrumentCache<[String], Counter>()
+    private let requestDurations = InstrumentCache<[String], DurationHistogram>()
+    private let rateLimitCounters = InstrumentCache<String, Counter>()
+    private let sentCounters = InstrumentCache<String, Counter>()
+    private let deliveredCounters = InstrumentCache<String, Counter>()
+    private let closedCounters = InstrumentCache<String, Counter>()
     private let collectors = Mutex<[@Sendable () async -> Void]>([])
 
     public init(version: String = ChatterMetrics.defaultVersion) {
@@ -69,18 +77,24 @@ public final class ChatterMetrics: Sendable {
     public func requestFinished(method: String, route: String, status: Int, duration: Duration) {
         inFlight.decrement()
         let statusClass = (100...599).contains(status) ? "\(status / 100)xx" : "other"
-        registry.makeCounter(descriptor: .chatter(
-            "chatter_http_requests_total", help: "HTTP requests answered, by route template and status class."),
-            labels: [("method", method), ("route", route), ("status_class", statusClass)]).increment()
-        registry.makeDurationHistogram(descriptor: .chatter(
-            "chatter_http_request_duration_seconds", help: "Time to answer an HTTP request, by route template."),
-            labels: [("method", method), ("route", route)], buckets: Self.latencyBuckets).record(duration)
+        requestCounters.get([method, route, statusClass]) {
+            registry.makeCounter(descriptor: .chatter(
+                "chatter_http_requests_total", help: "HTTP requests answered, by route template and status class."),
+                labels: [("method", method), ("route", route), ("status_class", statusClass)])
+        }.increment()
+        requestDurations.get([method, route]) {
+            registry.makeDurationHistogram(descriptor: .chatter(
+                "chatter_http_request_duration_seconds", help: "Time to answer an HTTP request, by route template."),
+                labels: [("method", method), ("route", route)], buckets: Self.latencyBuckets)
+        }.record(duration)
     }
 
     public func rateLimited(rule: String) {
-        registry.makeCounter(descriptor: .chatter(
-            "chatter_rate_limit_rejections_total", help: "Requests refused with 429, by rule."),
-            labels: [("rule", rule)]).increment()
+        rateLimitCounters.get(rule) {
+            registry.makeCounter(descriptor: .chatter(
+                "chatter_rate_limit_rejections_total", help: "Requests refused with 429, by rule."),
+                labels: [("rule", rule)])
+        }.increment()
     }
 
     // MARK: Messages and real time
@@ -91,18 +105,22 @@ public final class ChatterMetrics: Sendable {
     }
 
     private func sentCounter(transport: String) -> Counter {
-        registry.makeCounter(descriptor: .chatter(
-            "chatter_messages_sent_total", help: "New messages acknowledged to their sender, by transport."),
-            labels: [("transport", transport)])
+        sentCounters.get(transport) {
+            registry.makeCounter(descriptor: .chatter(
+                "chatter_messages_sent_total", help: "New messages acknowledged to their sender, by transport."),
+                labels: [("transport", transport)])
+        }
     }
 
     /// `count` live frames of one event queued to sockets; message creations also feed the
     /// latency histogram once per socket, measured from the send's commit.
     public func eventsDelivered(type: String, count: Int, sinceCommit latency: Duration?) {
         guard count > 0 else { return }
-        registry.makeCounter(descriptor: .chatter(
-            "chatter_events_delivered_total", help: "Event frames queued to sockets, by event type."),
-            labels: [("type", type)]).increment(by: Int64(count))
+        deliveredCounters.get(type) {
+            registry.makeCounter(descriptor: .chatter(
+                "chatter_events_delivered_total", help: "Event frames queued to sockets, by event type."),
+                labels: [("type", type)])
+        }.increment(by: Int64(count))
         if let latency {
             let clamped = max(latency, .zero)  // clocks of two hosts may disagree a little
             for _ in 0..<count { deliveryLatency.record(clamped) }
@@ -121,9 +139,11 @@ public final class ChatterMetrics: Sendable {
     }
 
     private func closedCounter(reason: String) -> Counter {
-        registry.makeCounter(descriptor: .chatter(
-            "chatter_websocket_connections_closed_total", help: "Authenticated WebSocket connections closed, by reason."),
-            labels: [("reason", reason)])
+        closedCounters.get(reason) {
+            registry.makeCounter(descriptor: .chatter(
+                "chatter_websocket_connections_closed_total", help: "Authenticated WebSocket connections closed, by reason."),
+                labels: [("reason", reason)])
+        }
     }
 
     // MARK: Outbox, event log, database
