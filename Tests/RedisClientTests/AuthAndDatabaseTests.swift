@@ -29,7 +29,7 @@ struct AuthAndDatabaseTests {
     func passwordAndACLUser() async throws {
         let arguments = ["--requirepass", "s3cret", "--user", "alice", "on", ">wonderland", "~*", "&*", "+@all"]
         try await withRedisServer(extraArguments: arguments) { server in
-            var configuration = try RedisConfiguration(url: "redis://:s3cret@127.0.0.1:\(server.port)/3")
+            var configuration = RedisServerProcess.patient(try RedisConfiguration(url: "redis://:s3cret@127.0.0.1:\(server.port)/3"))
             configuration.reconnectMaximumDelay = .milliseconds(200)
             try await withClient(configuration) { redis in
                 try await redis.set("k", "v")
@@ -37,7 +37,7 @@ struct AuthAndDatabaseTests {
                 #expect(try await redis.send(["ACL", "WHOAMI"]).string == "default")
             }
 
-            let acl = try RedisConfiguration(url: "redis://alice:wonderland@127.0.0.1:\(server.port)/3")
+            let acl = RedisServerProcess.patient(try RedisConfiguration(url: "redis://alice:wonderland@127.0.0.1:\(server.port)/3"))
             try await withClient(acl) { redis in
                 let user = try await redis.send(["ACL", "WHOAMI"])
                 #expect(user.string == "alice")

@@ -30,7 +30,13 @@ final class RedisServerProcess {
     }
 
     var configuration: RedisConfiguration {
-        var configuration = RedisConfiguration(port: port)
+        Self.patient(RedisConfiguration(port: port))
+    }
+
+    /// `configuration` with the timeouts these tests use: long enough for a server and a
+    /// client that share two cores with the rest of the suite.
+    static func patient(_ configuration: RedisConfiguration) -> RedisConfiguration {
+        var configuration = configuration
         configuration.connectTimeout = .seconds(4)
         configuration.commandTimeout = .seconds(3)
         configuration.connectionRequestTimeout = .seconds(4)
