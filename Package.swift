@@ -49,7 +49,8 @@ let package = Package(
         .target(
             name: "ChatterHTTP",
             dependencies: [
-                "ChatterCore",
+                "ChatterCore", "ServiceClient",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
