@@ -271,7 +271,7 @@ let package = Package(
         .testTarget(
             name: "ServiceClientTests",
             dependencies: [
-                "ServiceClient",
+                "ServiceClient", "ChatterCore", "ChatterHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
