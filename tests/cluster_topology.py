@@ -27,11 +27,13 @@ def free_port() -> int:
 
 
 class Cluster:
-    def __init__(self, env: dict[str, str] | None = None):
+    def __init__(self, env: dict[str, str] | None = None, split: bool = False):
+        """`split`: every role as processes of its own behind gateways (scripts/cluster --split)."""
         self.port = free_port()
         self.lines: list[str] = []
         self.proc = subprocess.Popen(
-            [str(REPO / "scripts" / "cluster"), "--port", str(self.port)], cwd=REPO, env={**os.environ, **(env or {})},
+            [str(REPO / "scripts" / "cluster"), "--port", str(self.port)] + (["--split"] if split else []),
+            cwd=REPO, env={**os.environ, **(env or {})},
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
         self.ready = threading.Event()
         threading.Thread(target=self._read, daemon=True).start()
@@ -42,6 +44,11 @@ class Cluster:
         # host:port of each instance (Prometheus targets), and the same as base URLs.
         self.addresses = [f"127.0.0.1:{port}" for port in re.findall(r"instance \d+ ready on 127\.0\.0\.1:(\d+)", text)]
         self.instances = [f"http://{address}" for address in self.addresses]
+        # With split: role -> base URLs of its instances (the gateways are `instances`).
+        self.roles: dict[str, list[str]] = {}
+        for role, port in re.findall(r"\b(auth|chat|messaging|notification)-\d+ ready on 127\.0\.0\.1:(\d+)", text):
+            self.roles.setdefault(role, []).append(f"http://127.0.0.1:{port}")
+        self.pids = {name: int(pid) for name, pid in re.findall(r"\b([a-z]+-\d+) ready on \S+ \(pid (\d+)", text)}
         self.admin_token = re.search(r"Admin token\s+(\S+)", text).group(1)
         self.binary = self._banner("Load")
         self.logs_dir = self._banner("Logs")

@@ -73,7 +73,8 @@ struct RoleComponents {
             components.storageServices = storage.services
             components.readinessChecks += storage.readinessChecks
             eventLog = storage.eventLog
-        } else if let shared = try StorageBackend.sharedLog(logger: logger) {
+        } else if !roles.isDisjoint(with: [.notification]), let shared = try StorageBackend.sharedLog(logger: logger) {
+            // A gateway alone reads no events: it opens no Kafka client.
             components.storageServices = [shared.service]
             components.readinessChecks.append(shared.check)
             eventLog = shared.log

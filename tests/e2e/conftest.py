@@ -305,11 +305,63 @@ def b64url_encode(raw: bytes) -> str:
 
 # -- fixtures -------------------------------------------------------------------------
 
+# -- the split topology: the same suite through nginx, gateways and role processes ---------
+#
+# With CHATTER_E2E_TOPOLOGY=split (scripts/test sets it for one run), `server` is not a process
+# of the test's own: it is scripts/cluster --split (nginx → 2 gateways → auth, chat, 2
+# messaging, 2 notification processes on PostgreSQL, Redis and Kafka), started once for the
+# session. Tests that start, restart or stop servers themselves (`launch`) are skipped there;
+# they run in the two other runs.
+
+SPLIT = os.environ.get("CHATTER_E2E_TOPOLOGY") == "split"
+_ROLE_LOG = re.compile(r"^(gateway|auth|chat|messaging|notification)-\d+\.log$")
+
+
+@pytest.fixture(scope="session")
+def topology():
+    if not SPLIT:
+        yield None
+        return
+    import sys
+    sys.path.insert(0, str(REPO_ROOT / "tests"))
+    from cluster_topology import Cluster
+    cluster = Cluster(split=True)
+    try:
+        # Log hygiene (test_zz_logs.py) covers every process of the topology.
+        LOG_FILES.extend(sorted(p for p in Path(cluster.logs_dir).iterdir() if _ROLE_LOG.match(p.name)))
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+class TopologyServer(ChatterServer):
+    """The split topology seen as one server: its nginx URL. It is not this test's to stop."""
+
+    def __init__(self, cluster, tmp_path: Path):
+        super().__init__(tmp_path / "unused", tmp_path)
+        self.cluster = cluster
+
+    @property
+    def base_url(self) -> str:
+        return self.cluster.url
+
+    def start(self) -> "TopologyServer":
+        return self
+
+    def stop(self, sig: int = signal.SIGTERM, grace: float = STOP_GRACE_S) -> int | None:
+        pytest.skip("the split topology is shared by the session; this test stops its server")
+
+    def logs(self) -> str:
+        return "\n".join(p.read_text(errors="replace") for p in LOG_FILES if p.exists())
+
+
 @pytest.fixture
-def launch(request, tmp_path):
+def launch(request, tmp_path, topology):
     """Factory: launch(data_dir=None) starts a server (fresh data dir unless one is given).
 
     Every server started through it is stopped at the end of the test."""
+    if topology is not None:
+        pytest.skip("starts servers of its own; covered by the embedded and production-stack runs")
     servers: list[ChatterServer] = []
     request.node._chatter_servers = servers
 
@@ -327,9 +379,11 @@ def launch(request, tmp_path):
 
 
 @pytest.fixture
-def server(launch) -> ChatterServer:
-    """A running server on a fresh data dir."""
-    return launch()
+def server(request, tmp_path, topology) -> ChatterServer:
+    """A running server on a fresh data dir (or, in the split run, the topology's nginx)."""
+    if topology is not None:
+        return TopologyServer(topology, tmp_path)
+    return request.getfixturevalue("launch")()
 
 
 # -- log hygiene: what the suite sent or received that must never reach a log -----------
