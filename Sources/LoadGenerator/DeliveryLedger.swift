@@ -14,6 +14,9 @@ final class DeliveryLedger: Sendable {
         var sent = 0
         var acked = 0
         var sendErrors = 0
+        /// Sends sent again (check mode) and sockets reopened after they closed.
+        var resent = 0
+        var reconnects = 0
         var delivered = 0
         var duplicates = 0
         var reordered = 0
@@ -34,19 +37,34 @@ final class DeliveryLedger: Sendable {
 
     private let state = Mutex(State())
 
+    /// A send; the same `client_msg_id` again is a retry and counts once (its latency from the first).
     func recordSend(clientMsgID: String, at time: ContinuousClock.Instant) {
         state.withLock { state in
+            guard state.sentAt[clientMsgID] == nil else {
+                state.totals.resent += 1
+                return
+            }
             state.totals.sent += 1
             state.sentAt[clientMsgID] = time
         }
     }
 
+    /// An ack; a retried send's second ack (same seq) counts once.
     func recordAck(chatID: String, seq: Int64, members: Int) {
         state.withLock { state in
+            guard state.acked[chatID, default: []].insert(seq).inserted else { return }
             state.totals.acked += 1
             state.totals.expectedDeliveries += members
-            state.acked[chatID, default: []].insert(seq)
         }
+    }
+
+    func recordReconnect() {
+        state.withLock { $0.totals.reconnects += 1 }
+    }
+
+    /// The highest seq of `chatID` connection `connection` has received (0 for none).
+    func highest(connection: Int, chatID: String) -> Int64 {
+        state.withLock { $0.highest[connection]?[chatID] ?? 0 }
     }
 
     func recordSendError() {

@@ -19,6 +19,14 @@ public struct LoadConfiguration: Sendable {
     public var runID: String
     /// Print a live progress line to standard error.
     public var progress: Bool = true
+    /// The checker for fault injection: a socket that closes is reopened and `sync`s from the
+    /// last seq it saw, and a send that is not acknowledged within `resendAfter` (its socket
+    /// died, or the server answered an error such as 503) is sent again with the same
+    /// `client_msg_id` until it is. Each user is then one logical client across its sockets, and
+    /// the verdict (lost, duplicated, reordered, unseen) is judged over all of them.
+    public var check: Bool = false
+    /// With `check`: how long an unacknowledged send waits before it is sent again.
+    public var resendAfter: Duration = .seconds(2)
 
     public init(baseURL: String, runID: String) {
         self.baseURL = baseURL

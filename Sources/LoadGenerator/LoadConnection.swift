@@ -50,8 +50,17 @@ final class LoadConnection: Sendable {
     let changed = ChangeNotifier()
     private let readyFlag = Atomic<Bool>(false)
     private let closedFlag = Atomic<Bool>(false)
+    /// Check mode: sends not yet acknowledged, by client_msg_id, with when they last went out.
+    private let pending = Mutex<[String: (body: String, sentAt: ContinuousClock.Instant)]>([:])
+    private let stopping = Atomic<Bool>(false)
 
-    init(index: Int, chatID: String, members: Int, ledger: DeliveryLedger) {
+    /// See `LoadConfiguration.check`.
+    let check: Bool
+    let resendAfter: Duration
+
+    init(index: Int, chatID: String, members: Int, ledger: DeliveryLedger, check: Bool = false, resendAfter: Duration = .seconds(2)) {
+        self.check = check
+        self.resendAfter = resendAfter
         self.index = index
         self.chatID = chatID
         self.members = members
@@ -62,40 +71,93 @@ final class LoadConnection: Sendable {
     var isClosed: Bool { closedFlag.load(ordering: .acquiring) }
     var ackCount: Int { acks.load(ordering: .relaxed) }
 
-    /// Connects and reads until the socket closes or the task is cancelled.
+    /// Connects and reads until the socket closes or the task is cancelled. With `check`, a
+    /// socket that closes is opened again (after a short pause, until `stop`), `sync`s from the
+    /// last seq this client saw, and sends everything still unacknowledged again.
     func run(url: String, token: String) async {
         var headers = HTTPFields()
         headers[.authorization] = "Bearer \(token)"
         let logger = Logger(label: "chatter-load", factory: { _ in SwiftLogNoOpLogHandler() })
-        do {
-            try await WebSocketClient.connect(
-                url: url, configuration: .init(maxFrameSize: 1 << 20, additionalHeaders: headers), logger: logger
-            ) { inbound, outbound, _ in
-                self.outbound.withLock { $0 = outbound }
-                let decoder = JSONDecoder()
-                for try await message in inbound.messages(maxSize: 1 << 20) {
-                    guard case .text(let text) = message else { continue }
-                    if let fields = FrameScanner.scan(text) {
-                        self.handle(Incoming(fields))
-                    } else if let frame = try? decoder.decode(Incoming.self, from: Data(text.utf8)) {
-                        self.handle(frame)
+        var attempt = 0
+        while !Task.isCancelled {
+            let reopened = attempt > 0
+            do {
+                try await WebSocketClient.connect(
+                    url: url, configuration: .init(maxFrameSize: 1 << 20, additionalHeaders: headers), logger: logger
+                ) { inbound, outbound, _ in
+                    self.outbound.withLock { $0 = outbound }
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        if self.check { group.addTask { try await self.resendLoop(outbound, after: self.resendAfter, catchUp: reopened) } }
+                        let decoder = JSONDecoder()
+                        for try await message in inbound.messages(maxSize: 1 << 20) {
+                            guard case .text(let text) = message else { continue }
+                            if let fields = FrameScanner.scan(text) {
+                                self.handle(Incoming(fields))
+                            } else if let frame = try? decoder.decode(Incoming.self, from: Data(text.utf8)) {
+                                self.handle(frame)
+                            }
+                        }
+                        group.cancelAll()
                     }
                 }
-            }
-        } catch {}
+            } catch {}
+            outbound.withLock { $0 = nil }
+            guard check, !stopping.load(ordering: .acquiring), !Task.isCancelled else { break }
+            attempt += 1
+            ledger.recordReconnect()
+            try? await Task.sleep(for: .milliseconds(min(1000, 100 * attempt)))
+        }
         closedFlag.store(true, ordering: .releasing)
         changed.notify()
     }
+
+    /// Check mode, while a socket is open: first (on a reopened socket) `sync` from the last
+    /// seq seen, then every so often send again what is still unacknowledged.
+    private func resendLoop(_ outbound: WebSocketOutboundWriter, after: Duration, catchUp: Bool) async throws {
+        if catchUp {
+            let since = ledger.highest(connection: index, chatID: chatID)
+            try await outbound.write(.text(#"{"type":"sync","since":{""# + chatID + #"":"# + String(since) + "}}"))
+            let now = ContinuousClock.now
+            for (clientMsgID, entry) in pending.withLock({ $0 }) {
+                try await write(entry.body, clientMsgID, to: outbound, at: now)
+            }
+        }
+        while true {
+            try await Task.sleep(for: .milliseconds(250))
+            let now = ContinuousClock.now
+            let due = pending.withLock { $0.filter { now - $0.value.sentAt >= after } }
+            for (clientMsgID, entry) in due {
+                try await write(entry.body, clientMsgID, to: outbound, at: now)
+            }
+        }
+    }
+
+    private func write(_ body: String, _ clientMsgID: String, to outbound: WebSocketOutboundWriter, at now: ContinuousClock.Instant) async throws {
+        pending.withLock { if $0[clientMsgID] != nil { $0[clientMsgID]?.sentAt = now } }
+        ledger.recordSend(clientMsgID: clientMsgID, at: now)
+        try await outbound.write(.text(Self.sendFrame(chatID: chatID, body: body, clientMsgID: clientMsgID)))
+    }
+
+    static func sendFrame(chatID: String, body: String, clientMsgID: String) -> String {
+        #"{"type":"send","chat_id":""# + chatID + #"","body":""# + body + #"","client_msg_id":""# + clientMsgID + #""}"#
+    }
+
+    /// Unacknowledged sends (check mode).
+    var pendingCount: Int { pending.withLock { $0.count } }
 
     private func handle(_ frame: Incoming) {
         switch frame.type {
         case "ready":
             readyFlag.store(true, ordering: .releasing)
         case "ack":
-            if let message = frame.message { ledger.recordAck(chatID: message.chatID, seq: message.seq, members: members) }
+            if let message = frame.message {
+                ledger.recordAck(chatID: message.chatID, seq: message.seq, members: members)
+                pending.withLock { _ = $0.removeValue(forKey: message.clientMsgID) }
+            }
             acks.wrappingAdd(1, ordering: .relaxed)
         case "error":
-            ledger.recordSendError()
+            // Check mode: the send stays pending and goes again; otherwise it failed for good.
+            if !check { ledger.recordSendError() }
             acks.wrappingAdd(1, ordering: .relaxed)
         case "event":
             if let event = frame.event, event.kind == "message.created", let message = event.message {
@@ -108,14 +170,26 @@ final class LoadConnection: Sendable {
         changed.notify()
     }
 
+    /// Sends a message. In check mode it is remembered until acknowledged, and goes out now only
+    /// if the socket is open (otherwise after the reconnect).
     func send(body: String, clientMsgID: String) async {
-        guard let outbound = outbound.withLock({ $0 }) else { return }
-        let frame = #"{"type":"send","chat_id":""# + chatID + #"","body":""# + body + #"","client_msg_id":""# + clientMsgID + #""}"#
-        ledger.recordSend(clientMsgID: clientMsgID, at: .now)
-        do { try await outbound.write(.text(frame)) } catch { ledger.recordSendError() }
+        let now = ContinuousClock.now
+        if check { pending.withLock { $0[clientMsgID] = (body, now) } }
+        ledger.recordSend(clientMsgID: clientMsgID, at: now)
+        guard let outbound = outbound.withLock({ $0 }) else {
+            if !check { ledger.recordSendError() }
+            return
+        }
+        do {
+            try await outbound.write(.text(Self.sendFrame(chatID: chatID, body: body, clientMsgID: clientMsgID)))
+        } catch {
+            if !check { ledger.recordSendError() }
+        }
     }
 
+    /// Closes for good: no reconnect after this.
     func close() async {
+        stopping.store(true, ordering: .releasing)
         if let outbound = outbound.withLock({ $0 }) { try? await outbound.close(.normalClosure, reason: nil) }
     }
 

@@ -9,6 +9,9 @@ public struct LoadReport: Sendable, CustomStringConvertible {
     public var sent = 0
     public var acked = 0
     public var sendErrors = 0
+    /// Check mode: sends sent again until acknowledged, and sockets reopened.
+    public var resent = 0
+    public var reconnects = 0
     public var delivered = 0
     public var expectedDeliveries = 0
     /// Acked, delivered to no connection, and absent from history (see `DeliveryLedger`).
@@ -41,6 +44,7 @@ public struct LoadReport: Sendable, CustomStringConvertible {
             users/groups       \(users) in \(groups) groups
             duration           \(String(format: "%.1f", seconds)) s
             sent / acked       \(sent) / \(acked) (\(String(format: "%.0f", Double(acked) / max(seconds, 0.001))) acks/s), errors \(sendErrors)
+            resent/reconnects  \(resent) / \(reconnects)
             delivered          \(delivered) of \(expectedDeliveries) expected (\(String(format: "%.0f", Double(delivered) / max(seconds, 0.001))) deliveries/s)
             send→deliver ms    p50 \(fmt(latencyP50))  p95 \(fmt(latencyP95))  p99 \(fmt(latencyP99))  max \(fmt(latencyMax))
             lost               \(lost)
@@ -114,7 +118,9 @@ public struct LoadRunner: Sendable {
         }
         let ledger = DeliveryLedger()
         let connections = (0..<users).map {
-            LoadConnection(index: $0, chatID: chatOfUser[$0], members: membersOfChat[chatOfUser[$0]] ?? 1, ledger: ledger)
+            LoadConnection(
+                index: $0, chatID: chatOfUser[$0], members: membersOfChat[chatOfUser[$0]] ?? 1, ledger: ledger,
+                check: configuration.check, resendAfter: configuration.resendAfter)
         }
         var report = LoadReport()
         report.users = users
@@ -153,6 +159,14 @@ public struct LoadRunner: Sendable {
             let drainDeadline = ContinuousClock.now + .milliseconds(Int(configuration.drainSeconds * 1000))
             while ContinuousClock.now < drainDeadline {
                 let totals = ledger.totals
+                if configuration.check {
+                    // Through faults, counts can include replays: done when every send is
+                    // acknowledged and every client has every acknowledged message.
+                    if totals.acked >= totals.sent,
+                       connections.allSatisfy({ ledger.missing(connection: $0.index, chatID: $0.chatID) == 0 }) { break }
+                    try await Task.sleep(for: .milliseconds(200))
+                    continue
+                }
                 if totals.acked + totals.sendErrors >= totals.sent && totals.delivered >= totals.expectedDeliveries { break }
                 try await Task.sleep(for: .milliseconds(50))
             }
@@ -166,6 +180,8 @@ public struct LoadRunner: Sendable {
         report.sent = totals.sent
         report.acked = totals.acked
         report.sendErrors = totals.sendErrors
+        report.resent = totals.resent
+        report.reconnects = totals.reconnects
         report.delivered = totals.delivered
         report.expectedDeliveries = totals.expectedDeliveries
         report.duplicates = totals.duplicates

@@ -18,9 +18,12 @@ extension NotificationService {
         do {
             frame = try JSONDecoder().decode(ClientFrame.self, from: Data(text.utf8))
         } catch {
+            connection.releaseHold()
             connection.send(ServerFrame.error(ChatterError(Self.invalidFrame, "frame is not a valid JSON object with a type")))
             return
         }
+        // The first frame ends a fresh connection's hold-back; a sync does so itself, naming its chats.
+        if frame.type != "sync" { connection.releaseHold() }
         switch frame.type {
         case "ping":
             connection.send(ServerFrame.pong)
@@ -93,9 +96,11 @@ extension NotificationService {
     /// through; the connection drops whatever the replay already sent.
     private func sync(_ frame: ClientFrame, on connection: Connection) async {
         guard let since = frame.since, since.count <= Self.maxSyncChats, since.values.allSatisfy({ $0 >= 0 }) else {
+            connection.releaseHold()
             connection.send(ServerFrame.error(ChatterError(Self.invalidFrame, "sync needs since: {chat_id: seq ≥ 0}, at most 1000 chats")))
             return
         }
+        connection.releaseHold(syncing: Set(since.keys))
         var synced: [String: Int64] = [:]
         for (chatID, seenSeq) in since.sorted(by: { $0.key < $1.key }) {
             connection.beginSync(chatID: chatID)

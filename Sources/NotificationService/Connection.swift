@@ -19,6 +19,10 @@ final class Connection: Sendable {
         var delivered: [String: SeqRuns] = [:]
         /// Chats being replayed by `sync`: live message events wait here meanwhile.
         var syncing: [String: [(seq: Int64, frame: ByteBuffer)]] = [:]
+        /// A fresh connection's live message events, per chat, until the client's first frame
+        /// (or the sync window) — nil once released. See `releaseHold`.
+        var holding: [String: [(seq: Int64, frame: ByteBuffer)]]?
+        var heldCount = 0
         var close: CloseRequest?
         var lastTyping: [String: ContinuousClock.Instant] = [:]
 
@@ -45,8 +49,10 @@ final class Connection: Sendable {
     /// Live events buffered per syncing chat before the connection counts as too slow.
     static let maxBufferedWhileSyncing = 4096
 
+    /// `holdLive`: hold live message events until the client's first frame or `releaseHold`
+    /// (see there); off in unit tests that do not exercise it.
     init(userID: String, sessionID: String, output: any FrameOutput, queueCapacity: Int, activity: SocketActivity = SocketActivity(),
-         onClose: (@Sendable (Connection, CloseRequest) -> Void)? = nil) {
+         holdLive: Bool = false, onClose: (@Sendable (Connection, CloseRequest) -> Void)? = nil) {
         self.output = output
         self.activity = activity
         id = Identifier.make()
@@ -55,6 +61,7 @@ final class Connection: Sendable {
         openedAt = .now()
         writer = FrameWriter(output: output, capacity: queueCapacity)
         self.onClose = onClose
+        if holdLive { state.withLock { $0.holding = [:] } }
     }
 
     var closeRequest: CloseRequest? { state.withLock { $0.close } }
@@ -80,6 +87,12 @@ final class Connection: Sendable {
                 return (pushed, pushed)
             }
             if let occurredAt, occurredAt < openedAt { return (true, false) }
+            if state.holding != nil {
+                guard state.heldCount < Self.maxBufferedWhileSyncing else { return (false, false) }
+                state.holding![chatID, default: []].append((seq, frame))
+                state.heldCount += 1
+                return (true, false)
+            }
             if state.syncing[chatID] != nil {
                 guard state.syncing[chatID]!.count < Self.maxBufferedWhileSyncing else { return (false, false) }
                 state.syncing[chatID]!.append((seq, frame))
@@ -91,6 +104,31 @@ final class Connection: Sendable {
         }
         if !outcome.accepted { tooSlow() }
         return outcome.queued
+    }
+
+    /// Ends the hold-back of a fresh connection. A client that reconnects sends `sync` first;
+    /// messages committed between the socket opening and that frame would otherwise reach it
+    /// live *before* the older ones the replay brings — out of `seq` order on the connection.
+    /// So a new connection holds its live message events until its first frame: for the chats
+    /// that frame syncs (`syncing`), they join the replay's buffer and follow it in order; for
+    /// every other chat (or when the first frame is not a sync, or the window passes) they go
+    /// out now, in `seq` order. Idempotent.
+    func releaseHold(syncing chats: Set<String> = []) {
+        let accepted = state.withLock { state -> Bool in
+            guard let held = state.holding else { return true }
+            state.holding = nil
+            state.heldCount = 0
+            for chatID in chats {
+                state.syncing[chatID, default: []] += held[chatID] ?? []
+            }
+            for (chatID, events) in held where !chats.contains(chatID) {
+                for (seq, frame) in events.sorted(by: { $0.seq < $1.seq }) where state.claim(chatID: chatID, seq: seq) {
+                    guard writer.push(frame) else { return false }
+                }
+            }
+            return true
+        }
+        if !accepted { tooSlow() }
     }
 
     /// Starts replaying `chatID`; live message events for it are held back until `endSync`.

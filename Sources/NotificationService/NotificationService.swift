@@ -28,6 +28,10 @@ public struct NotificationService: Sendable {
         public var pingInterval: Duration = .seconds(30)
         /// Largest client frame accepted; bigger ones close the socket with 1009.
         public var maxFrameBytes = 64 * 1024
+        /// How long a new connection holds its live message events for the client's first frame
+        /// (a reconnecting client's `sync`), so the replay and live traffic reach it in `seq`
+        /// order (`Connection.releaseHold`). Zero turns the hold-back off.
+        public var syncWindow: Duration = .milliseconds(500)
 
         public init() {}
     }
@@ -209,7 +213,7 @@ public struct NotificationService: Sendable {
         let closer = self.closer
         let connection = Connection(
             userID: identity.userID, sessionID: identity.sessionID, output: output, queueCapacity: configuration.sendQueueCapacity,
-            activity: activity
+            activity: activity, holdLive: configuration.syncWindow > .zero
         ) { connection, request in
             // 1000 is the reader's own exit: the framework closes the socket itself.
             guard request.code != 1000 else { return }
@@ -224,6 +228,10 @@ public struct NotificationService: Sendable {
             }
         }
         connection.send(ServerFrame.ready(userID: identity.userID, sessionID: identity.sessionID))
+        if configuration.syncWindow > .zero {
+            // A timer on the socket's event loop, not a task: it costs nothing while it waits.
+            channel.eventLoop.scheduleTask(in: TimeAmount(configuration.syncWindow)) { connection.releaseHold() }
+        }
         slot.set(connection)
         let first = registry.add(connection)
         metrics.webSocketOpened()

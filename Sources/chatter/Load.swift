@@ -19,6 +19,8 @@ struct Load: AsyncParsableCommand {
     @Option(name: .customLong("idle-connections"), help: "Open this many idle authenticated sockets and report memory per socket.")
     var idleConnections = 0
     @Flag(name: .customLong("no-progress"), help: "No live progress line.") var noProgress = false
+    @Flag(help: "Checker for fault injection: reopen closed sockets and sync, send unacknowledged messages again (same client_msg_id) until acknowledged; the verdict covers each user across its sockets.")
+    var check = false
 
     func run() async throws {
         guard users > 0, groups > 0, rate >= 0, duration > 0, duration <= 3600, drain >= 0, idleConnections >= 0 else {
@@ -33,6 +35,7 @@ struct Load: AsyncParsableCommand {
         configuration.serverPID = serverPID
         configuration.idleConnections = idleConnections
         configuration.progress = !noProgress
+        configuration.check = check
         let report = try await LoadRunner(configuration: configuration).run()
         print(report)
         if idleConnections == 0 && !report.passed { throw ExitCode(1) }

@@ -24,4 +24,23 @@ import Testing
         ledger.recordAck(chatID: "d", seq: 1, members: 1)
         #expect(ledger.undelivered() == ["c": [5], "d": [1]], "candidates for lost: history decides")
     }
+
+    @Test func aRetriedSendCountsOnceAsDoesItsSecondAck() {
+        let ledger = DeliveryLedger()
+        let now = ContinuousClock.now
+        ledger.recordSend(clientMsgID: "m1", at: now)
+        ledger.recordSend(clientMsgID: "m1", at: now + .seconds(2))  // its socket died: sent again
+        ledger.recordAck(chatID: "c", seq: 1, members: 3)
+        ledger.recordAck(chatID: "c", seq: 1, members: 3)  // the retry's ack: the same message
+        ledger.recordReconnect()
+        let totals = ledger.totals
+        #expect(totals.sent == 1)
+        #expect(totals.resent == 1)
+        #expect(totals.acked == 1)
+        #expect(totals.expectedDeliveries == 3)
+        #expect(totals.reconnects == 1)
+        ledger.recordDelivery(connection: 0, chatID: "c", seq: 1, clientMsgID: "m1", at: now + .seconds(3))
+        #expect(ledger.highest(connection: 0, chatID: "c") == 1)
+        #expect(ledger.highest(connection: 1, chatID: "c") == 0)
+    }
 }

@@ -124,6 +124,38 @@ extension Connection {
         #expect(output.frames == ["replay3", "replay4", "live5", "live6"])
     }
 
+    @Test func aFreshConnectionHoldsLiveMessagesForTheSyncThatFollows() async {
+        let output = RecordingOutput()
+        let connection = Connection(userID: "u", sessionID: "s", output: output, queueCapacity: 100, holdLive: true)
+        // A reconnecting client last saw seq 3 of c. Seq 6 is committed after the socket opened,
+        // before the client's sync arrived: without the hold it would go out ahead of 4 and 5.
+        connection.deliver(chatID: "c", seq: 6, frame: "live6")
+        connection.deliver(chatID: "d", seq: 2, frame: "d2")
+        connection.deliver(chatID: "d", seq: 1, frame: "d1")
+        connection.deliver(chatID: "c", seq: nil, frame: "typing")  // not ordered: never held
+        #expect(output.frames == ["typing"])
+        connection.releaseHold(syncing: ["c"])
+        // d is not synced: its held events go out now, in seq order.
+        #expect(output.frames == ["typing", "d1", "d2"])
+        connection.beginSync(chatID: "c")
+        for seq in 4...6 { connection.replay(chatID: "c", seq: Int64(seq), frame: "replay\(seq)") }
+        #expect(connection.endSync(chatID: "c") == 6)
+        connection.releaseHold()  // later frames change nothing
+        connection.deliver(chatID: "c", seq: 7, frame: "live7")
+        #expect(output.frames == ["typing", "d1", "d2", "replay4", "replay5", "replay6", "live7"])
+    }
+
+    @Test func aFirstFrameThatIsNotSyncReleasesHeldMessagesInOrder() async {
+        let output = RecordingOutput()
+        let connection = Connection(userID: "u", sessionID: "s", output: output, queueCapacity: 100, holdLive: true)
+        connection.deliver(chatID: "c", seq: 2, frame: "m2")
+        connection.deliver(chatID: "c", seq: 1, frame: "m1")
+        connection.releaseHold()
+        connection.deliver(chatID: "c", seq: 2, frame: "m2-again")
+        connection.deliver(chatID: "c", seq: 3, frame: "m3")
+        #expect(output.frames == ["m1", "m2", "m3"])
+    }
+
     @Test func messagesCommittedBeforeTheConnectionOpenedAreLeftToSync() async {
         let (connection, output) = connection()
         let before = Timestamp(millisecondsSinceEpoch: connection.openedAt.millisecondsSinceEpoch - 1)
