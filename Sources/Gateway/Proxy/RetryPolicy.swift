@@ -1,0 +1,28 @@
+import HTTPTypes
+
+/// Whether a failed attempt may be repeated on another instance.
+///
+/// - Nothing was sent (the connection could not be made): any method may go elsewhere, since
+///   the instance never saw it. A refused or timed-out connect also marks the instance down.
+/// - The request was sent but no response came (reset, timeout): only idempotent methods are
+///   repeated; a POST or PATCH might have taken effect, so the client gets a 503 and decides.
+/// - A response arrived: never repeated, whatever its status (see `ProxyForwarder`).
+enum RetryPolicy {
+    enum Decision: Sendable, Equatable {
+        case retry(markDown: Bool)
+        case fail
+    }
+
+    static let idempotentMethods: Set<HTTPRequest.Method> = [.get, .head, .put, .delete, .options]
+
+    static func decide(method: HTTPRequest.Method, failure: UpstreamFailure) -> Decision {
+        if !failure.requestSent {
+            return .retry(markDown: failure.kind == .connectFailed)
+        }
+        guard idempotentMethods.contains(method) else { return .fail }
+        switch failure.kind {
+        case .timeout, .connectionClosed: return .retry(markDown: false)
+        default: return .fail
+        }
+    }
+}

@@ -1,0 +1,60 @@
+/// The instances of every role, which of them are up, and whose turn is next. A plain value:
+/// `UpstreamBalancer` keeps it under a lock, and the tests drive it alone.
+///
+/// Health belongs to an instance, not to a role: an instance listed for two roles is probed
+/// once and is up or down for both.
+struct UpstreamPoolState: Sendable {
+    /// What a health report changed, for the log.
+    enum Transition: Sendable, Equatable {
+        case wentDown
+        case cameUp
+    }
+
+    private struct Pool {
+        var endpoints: [UpstreamEndpoint]
+        /// Index of the instance to try first next time.
+        var cursor = 0
+    }
+
+    private var pools: [UpstreamRole: Pool]
+    private var down: Set<UpstreamEndpoint> = []
+
+    /// Every instance starts up: until the first probe says otherwise, a request may as well try
+    /// it, and a connect failure marks it down at once.
+    init(upstreams: [UpstreamRole: [UpstreamEndpoint]]) {
+        pools = upstreams.mapValues { Pool(endpoints: $0) }
+    }
+
+    /// Every distinct instance, each once.
+    var endpoints: [UpstreamEndpoint] {
+        var seen = Set<UpstreamEndpoint>()
+        return pools.keys.sorted { $0.name < $1.name }.flatMap { pools[$0]!.endpoints }.filter { seen.insert($0).inserted }
+    }
+
+    func isUp(_ endpoint: UpstreamEndpoint) -> Bool { !down.contains(endpoint) }
+
+    /// The next instance of `role` in round-robin order that is up and not in `excluded`, or
+    /// nil when there is none.
+    mutating func next(for role: UpstreamRole, excluding excluded: Set<UpstreamEndpoint> = []) -> UpstreamEndpoint? {
+        guard var pool = pools[role], !pool.endpoints.isEmpty else { return nil }
+        defer { pools[role] = pool }
+        let count = pool.endpoints.count
+        for offset in 0..<count {
+            let index = (pool.cursor + offset) % count
+            let endpoint = pool.endpoints[index]
+            if !down.contains(endpoint), !excluded.contains(endpoint) {
+                pool.cursor = (index + 1) % count
+                return endpoint
+            }
+        }
+        return nil
+    }
+
+    /// Records a probe's (or a request's) verdict on `endpoint`.
+    mutating func report(_ endpoint: UpstreamEndpoint, up: Bool) -> Transition? {
+        if up {
+            return down.remove(endpoint) == nil ? nil : .cameUp
+        }
+        return down.insert(endpoint).inserted ? .wentDown : nil
+    }
+}
