@@ -39,14 +39,38 @@ public func buildServer(
     metrics: ChatterMetrics = ChatterMetrics(),
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) async throws -> (application: some ApplicationProtocol, beforeShutdown: @Sendable () async -> Void) {
-    let components = try await ChatterComponents.make(configuration: configuration, logger: logger, metrics: metrics)
-
     let router = Router(context: ChatterRequestContext.self)
     router.add(middleware: HTTPMetricsMiddleware(metrics: metrics))
     // Server spans (a no-op unless `chatter serve` bootstrapped a tracer from OTEL_*); before the
     // request-id middleware, so its access-log line carries the trace and span ids.
     router.add(middleware: RequestTracingMiddleware())
     router.add(middleware: RequestIDMiddleware(maxBodyBytes: configuration.maxBodyBytes))
+    let mounted = configuration.runsAllRoles
+        ? try await mountAllRoles(on: router, configuration: configuration, logger: logger, metrics: metrics)
+        : try await mountRoles(on: router, configuration: configuration, logger: logger, metrics: metrics)
+    let application = Application(
+        router: router,
+        server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(ws: .init(maxFrameSize: 64 * 1024, autoPing: .disabled))),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "chatter"),
+        // Shut down in reverse: the server drains first, the stores close last.
+        services: mounted.services,
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
+        logger: logger)
+    return (application, mounted.beforeShutdown)
+}
+
+/// What mounting the roles leaves to run: the services in start order, and what to do when a
+/// shutdown signal arrives.
+struct MountedRoles {
+    var services: [any Service]
+    var beforeShutdown: @Sendable () async -> Void
+}
+
+/// Every role in this process: cross-role lookups are direct calls.
+func mountAllRoles(
+    on router: Router<ChatterRequestContext>, configuration: ChatterConfiguration, logger: Logger, metrics: ChatterMetrics
+) async throws -> MountedRoles {
+    let components = try await ChatterComponents.make(configuration: configuration, logger: logger, metrics: metrics)
     let addresses = ClientAddressResolver(trustedProxies: Set(configuration.trustedProxies))
     router.add(middleware: RateLimitMiddleware(
         phase: .edge, policies: components.rateLimits, limiter: components.limiter, addresses: addresses, metrics: metrics))
@@ -71,16 +95,57 @@ public func buildServer(
     components.notifications.addRoutes(to: router)
 
     let notifications = components.notifications
-    let application = Application(
-        router: router,
-        server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(ws: .init(maxFrameSize: 64 * 1024, autoPing: .disabled))),
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "chatter"),
-        // Shut down in reverse: the server drains first, the stores close last.
+    return MountedRoles(
         services: components.storageServices + components.dependencyServices
             + [components.hasher, components.relay] + components.notifications.services,
-        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
-        logger: logger)
-    return (application, { await notifications.closeAllGoingAway() })
+        beforeShutdown: { await notifications.closeAllGoingAway() })
+}
+
+/// A subset of the roles (`--role`): each serves its own public routes and its internal API;
+/// the gateway adds the edge (rate limits, admin API, documents, web client).
+func mountRoles(
+    on router: Router<ChatterRequestContext>, configuration: ChatterConfiguration, logger: Logger, metrics: ChatterMetrics
+) async throws -> MountedRoles {
+    let parts = try await RoleComponents.make(configuration: configuration, logger: logger, metrics: metrics)
+    let addresses = ClientAddressResolver(trustedProxies: Set(configuration.trustedProxies))
+    if let limits = parts.rateLimits {
+        router.add(middleware: RateLimitMiddleware(phase: .edge, policies: limits.policies, limiter: limits.limiter, addresses: addresses, metrics: metrics))
+    }
+    MetricsRoutes(metrics: metrics).addRoutes(to: router)
+    OperationsRoutes(
+        checks: parts.readinessChecks, openAPIDocument: try OperationsRoutes.loadDocument("openapi"),
+        asyncAPIDocument: try OperationsRoutes.loadDocument("asyncapi")
+    ).addRoutes(to: router)
+    if let limits = parts.rateLimits {
+        AdminRoutes(adminToken: configuration.adminToken, policies: limits.policies).addRoutes(to: router)
+        try WebClientRoutes.load().addRoutes(to: router)
+    }
+    let internalAPI = router.group(RouterPath(InternalAPI.pathPrefix))
+        .add(middleware: InternalTokenMiddleware(token: configuration.internalToken ?? ""))
+    var authenticated = router.group().add(middleware: AuthenticationMiddleware(authenticator: parts.authenticator))
+    if let limits = parts.rateLimits {
+        authenticated = authenticated.add(middleware: RateLimitMiddleware(
+            phase: .authenticated, policies: limits.policies, limiter: limits.limiter, addresses: addresses, metrics: metrics))
+    }
+    if let auth = parts.auth, let users = parts.userLookup {
+        let authRoutes = AuthRoutes(service: auth)
+        authRoutes.addPublicRoutes(to: router)
+        authRoutes.addAuthenticatedRoutes(to: authenticated)
+        AuthInternalRoutes(users: users).addRoutes(to: internalAPI)
+    }
+    if let chats = parts.chats {
+        ChatRoutes(service: chats).addRoutes(to: authenticated)
+        parts.chatInternal?.addRoutes(to: internalAPI)
+    }
+    if let messaging = parts.messaging {
+        MessageRoutes(service: messaging, metrics: metrics).addRoutes(to: authenticated)
+        MessagingInternalRoutes(service: messaging).addRoutes(to: internalAPI)
+    }
+    parts.notifications?.addRoutes(to: router)
+    let notifications = parts.notifications
+    return MountedRoles(
+        services: parts.storageServices + parts.dependencyServices + parts.roleServices,
+        beforeShutdown: { await notifications?.closeAllGoingAway() })
 }
 
 /// The roles wired to their adapters. Built once per process.
@@ -190,12 +255,14 @@ struct ChatterComponents {
 /// Values read when Prometheus scrapes rather than kept current on every change. Each read is
 /// bounded, so a dependency that is down leaves the last value and does not hang `/metrics`.
 func addCollectors(
-    to metrics: ChatterMetrics, outbox: any OutboxReader, lagProbes: [ConsumerLagProbe],
+    to metrics: ChatterMetrics, outbox: (any OutboxReader)?, lagProbes: [ConsumerLagProbe],
     poolUsage: @escaping @Sendable () -> (inUse: Int, waiting: Int)
 ) {
-    metrics.addCollector {
-        guard let backlog = try? await withTimeout(.seconds(1), { try await outbox.backlog() }) else { return }
-        metrics.outboxBacklog(events: backlog.events, oldestAge: backlog.oldest.map { Timestamp.now().duration(since: $0) } ?? .zero)
+    if let outbox {
+        metrics.addCollector {
+            guard let backlog = try? await withTimeout(.seconds(1), { try await outbox.backlog() }) else { return }
+            metrics.outboxBacklog(events: backlog.events, oldestAge: backlog.oldest.map { Timestamp.now().duration(since: $0) } ?? .zero)
+        }
     }
     for probe in lagProbes {
         metrics.addCollector {

@@ -77,6 +77,11 @@ struct StorageBackend {
         }
     }
 
+    /// Whether `CHATTER_KAFKA_BROKERS` names a shared event log.
+    static func kafkaConfigured(environment: [String: String] = ProcessInfo.processInfo.environment) -> Bool {
+        !(environment["CHATTER_KAFKA_BROKERS"] ?? "").isEmpty
+    }
+
     /// The shared event log named by `CHATTER_KAFKA_BROKERS`, or nil when it is not set.
     static func sharedLog(
         logger: Logger, environment: [String: String] = ProcessInfo.processInfo.environment

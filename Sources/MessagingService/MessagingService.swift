@@ -2,7 +2,7 @@ import ChatterCore
 
 /// Send, edit, delete, history and read markers. Owns `messaging_*` tables and the chat's
 /// `seq` counter; asks the chat role who is a member.
-public struct MessagingService: Sendable {
+public struct MessagingService: MessagingOperations {
     let messages: any MessageRepository
     let membership: any MembershipLookup
 
@@ -56,6 +56,11 @@ public struct MessagingService: Sendable {
         let last = try await messages.lastSeq(chatID: chatID)
         guard seq <= last else { throw ChatterError.validation("seq \(seq) is past the last message (\(last))") }
         _ = try await messages.markRead(chatID: chatID, userID: userID, seq: seq, at: .now())
+    }
+
+    /// Per-reader counters for the chat role (it asks; membership is its own business).
+    public func summaries(chatIDs: [String], userID: String) async throws -> [String: ChatSummary] {
+        try await messages.summaries(chatIDs: chatIDs, userID: userID)
     }
 
     private func requireMember(_ chatID: String, _ userID: String) async throws -> Membership {

@@ -34,7 +34,7 @@ public struct NotificationService: Sendable {
 
     let configuration: Configuration
     let authenticator: any BearerAuthenticator
-    let messaging: MessagingService
+    let messaging: any MessagingOperations
     let registry = ConnectionRegistry()
     let members: MembersCache
     let presence: PresenceTracker
@@ -52,7 +52,7 @@ public struct NotificationService: Sendable {
     public let services: [any Service]
 
     public init(
-        configuration: Configuration, authenticator: any BearerAuthenticator, messaging: MessagingService,
+        configuration: Configuration, authenticator: any BearerAuthenticator, messaging: any MessagingOperations,
         chats: any ChatMembersLookup, revocations: any RevocationList, log: any EventLog, shared: SharedRealtime? = nil,
         metrics: ChatterMetrics = ChatterMetrics(), logger: Logger
     ) {

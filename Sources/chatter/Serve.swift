@@ -8,9 +8,10 @@ import ServiceLifecycle
 import Telemetry
 import UnixSignals
 
-/// Runs every role in one process on the embedded store.
+/// Runs Chatter: every role in one process (on the embedded store, or PostgreSQL/Kafka/Redis
+/// when configured), or the roles named by `--role` as one process of a split deployment.
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the Chatter server (all roles; embedded store, or PostgreSQL with CHATTER_DATABASE_URL).")
+    static let configuration = CommandConfiguration(abstract: "Run the Chatter server: all roles (embedded store, or PostgreSQL/Kafka/Redis when configured), or those named by --role.")
 
     @OptionGroup var common: CommonOptions
 
@@ -20,9 +21,19 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Port to listen on, 0 for any free one (env CHATTER_PORT, default 8080).")
     var port: Int?
 
+    @Option(name: .customLong("role"), help: "Roles to run, a comma list of gateway, auth, chat, messaging, notification (env CHATTER_ROLES, default all).")
+    var roles: String?
+
     func run() async throws {
         var configuration = try common.configuration()
         if let host { configuration.host = host }
+        if let roles {
+            do {
+                configuration.roles = try Role.parseList(roles)
+            } catch let error as ConfigurationError {
+                throw ValidationError(error.description)
+            }
+        }
         if let port {
             guard (0...65535).contains(port) else { throw ValidationError("port must be 0-65535") }
             configuration.port = port

@@ -54,30 +54,7 @@ public struct AccessTokens: Sendable {
     }
 
     public func verify(_ token: String, now: Timestamp = .now()) throws -> AccessTokenClaims {
-        func reject(_ reason: String) -> ChatterError {
-            ChatterError(.unauthorized, "invalid or expired access token", detail: reason)
-        }
-        guard token.utf8.count <= Self.maxTokenLength else { throw reject("token too long") }
-        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3 else { throw reject("not a compact JWS") }
-        guard let headerBytes = Base64URL.decode(parts[0]),
-              let header = try? JSONDecoder().decode(JOSEHeader.self, from: Data(headerBytes))
-        else { throw reject("unreadable header") }
-        guard header.alg == Self.algorithm else { throw reject("algorithm \(header.alg) not allowed") }
-        guard let keyID = header.kid, let key = verificationKeys[keyID] else { throw reject("unknown kid") }
-        guard let signature = Base64URL.decode(parts[2]), signature.count == 64 else { throw reject("bad signature encoding") }
-        let signingInput = Data(token.utf8.prefix(parts[0].utf8.count + 1 + parts[1].utf8.count))
-        guard key.isValidSignature(signature, for: signingInput) else { throw reject("bad signature") }
-        guard let payloadBytes = Base64URL.decode(parts[1]),
-              let claims = try? JSONDecoder().decode(AccessTokenClaims.self, from: Data(payloadBytes))
-        else { throw reject("unreadable claims") }
-        let nowSeconds = now.secondsSinceEpoch
-        guard claims.issuer == issuer else { throw reject("wrong issuer") }
-        guard claims.audience.contains(audience) else { throw reject("wrong audience") }
-        guard claims.expiresAt > nowSeconds - Self.leeway else { throw reject("expired") }
-        guard claims.issuedAt <= nowSeconds + Self.leeway else { throw reject("issued in the future") }
-        if let notBefore = claims.notBefore, notBefore > nowSeconds + Self.leeway { throw reject("not yet valid") }
-        return claims
+        try AccessTokenVerifier(keys: verificationKeys, issuer: issuer, audience: audience).verify(token, now: now)
     }
 
     /// The public keys as a JWKS (RFC 7517/8037), for `/.well-known/jwks.json`.

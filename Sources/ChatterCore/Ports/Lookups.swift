@@ -33,3 +33,10 @@ public protocol ChatMembersLookup: Sendable {
     /// Everyone who shares at least one chat with `userID`, without `userID`.
     func contactIDs(of userID: String) async throws -> Set<String>
 }
+
+/// What the notification role asks of the messaging role: a `send` frame is the HTTP send, and
+/// `sync` reads history. Both check membership on the messaging side.
+public protocol MessagingOperations: Sendable {
+    func send(chatID: String, senderID: String, body: String, clientMsgID: String) async throws -> AppendResult
+    func history(chatID: String, userID: String, query: HistoryQuery) async throws -> MessagePage
+}

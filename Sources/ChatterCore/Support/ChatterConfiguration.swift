@@ -71,6 +71,23 @@ public struct ChatterConfiguration: Sendable {
     /// `json` (one ECS-shaped object per line, for Filebeat/ELK), `text`, or `auto`: text on a
     /// terminal, JSON otherwise. Env `CHATTER_LOG_FORMAT`, default `auto`.
     public var logFormat: String = "auto"
+    /// The roles this process runs. `CHATTER_ROLES` (or `chatter serve --role`), a comma list of
+    /// gateway, auth, chat, messaging, notification; unset (the default) runs them all in one
+    /// process. A subset needs PostgreSQL, Kafka and Redis, `internalToken`, and the
+    /// `upstreams` of the roles it calls (docs/architecture.md, "Roles as processes").
+    public var roles: Set<Role> = Set(Role.allCases)
+    /// The shared secret that role processes present to each other's internal APIs
+    /// (`/internal/v1/...`). `CHATTER_INTERNAL_TOKEN`, at least 16 characters; required when
+    /// `roles` is a subset. Never sent to clients; the gateway never forwards `/internal/`.
+    public var internalToken: String?
+    /// Where each role's instances listen, for the processes that call them (the gateway for
+    /// every route; chat asks auth and messaging; messaging asks chat; notification asks chat
+    /// and messaging; every role reads auth's JWKS). `CHATTER_UPSTREAM_AUTH`, `…_CHAT`,
+    /// `…_MESSAGING`, `…_NOTIFICATION`: comma lists of `http://host:port`; empty by default.
+    public var upstreams: [Role: [String]] = [:]
+
+    /// Whether this process runs every role (the all-in-one server).
+    public var runsAllRoles: Bool { roles == Set(Role.allCases) }
 
     public init() {}
 
@@ -114,6 +131,19 @@ public struct ChatterConfiguration: Sendable {
                 throw ConfigurationError(variable: "CHATTER_ADMIN_TOKEN", value: "(hidden)", expected: "at least 16 characters")
             }
             adminToken = token
+        }
+        if let value = environment["CHATTER_ROLES"], !value.isEmpty { roles = try Role.parseList(value) }
+        if let token = environment["CHATTER_INTERNAL_TOKEN"], !token.isEmpty {
+            guard token.utf8.count >= 16 else {
+                throw ConfigurationError(variable: "CHATTER_INTERNAL_TOKEN", value: "(hidden)", expected: "at least 16 characters")
+            }
+            internalToken = token
+        }
+        for role in Role.allCases where role != .gateway {
+            let name = "CHATTER_UPSTREAM_\(role.rawValue.uppercased())"
+            if let value = environment[name], !value.isEmpty {
+                upstreams[role] = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            }
         }
         if let proxies = environment["CHATTER_TRUSTED_PROXIES"] {
             trustedProxies = proxies.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
