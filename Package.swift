@@ -228,6 +228,7 @@ let package = Package(
                 "Telemetry",
                 "ChatterCore", "ChatterHTTP", "AuthService", "ChatService", "MessagingService",
                 "NotificationService", "EventRelay", "SQLiteStorage", "PostgresStorage", "Secrets", "RedisCache", "RedisClient",
+                "ServiceClient",
                 .target(name: "KafkaEventLog", condition: .when(traits: ["Kafka"])),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -364,7 +365,7 @@ let package = Package(
             name: "GatewayTests",
             dependencies: [
                 "Telemetry",
-                "Gateway", "ChatterCore", "ChatService",
+                "Gateway", "ChatterCore", "ChatService", "ServiceClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),

@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdWebSocket
 import Logging
+import ServiceClient
 import ServiceLifecycle
 import Telemetry
 
@@ -24,7 +25,7 @@ public struct GatewayProxy: Sendable {
     /// The methods forwarded on every proxied path; the instance answers 405 where it must.
     static let methods: [HTTPRequest.Method] = [.get, .head, .post, .put, .patch, .delete, .options]
 
-    let roles: Set<UpstreamRole>
+    let roles: Set<Role>
     let balancer: UpstreamBalancer
     let forwarder: ProxyForwarder
     let relay: WebSocketRelay
@@ -32,13 +33,20 @@ public struct GatewayProxy: Sendable {
     let healthChecker: UpstreamHealthChecker
 
     /// - Parameters:
-    ///   - roles: the roles to forward (those this process does not run itself).
+    ///   - roles: the roles to forward: those this process does not run itself.
     ///   - trustedProxies: `ChatterConfiguration.trustedProxies`, to find the client's address.
-    init(
-        configuration: Configuration, roles: [UpstreamRole] = UpstreamRole.all, trustedProxies: [String],
-        transport: any UpstreamTransport, logger: Logger
+    ///   - client: the process's HTTP client for other roles; its owner shuts it down.
+    public init(
+        configuration: Configuration, proxying roles: Set<Role>, trustedProxies: [String], client: ServiceHTTPClient, logger: Logger
     ) {
-        self.roles = Set(roles)
+        self.init(configuration: configuration, proxying: roles, trustedProxies: trustedProxies, transport: client, logger: logger)
+    }
+
+    init(
+        configuration: Configuration, proxying roles: Set<Role>, trustedProxies: [String], transport: any UpstreamTransport,
+        logger: Logger
+    ) {
+        self.roles = roles.subtracting([.gateway])
         let upstreams = configuration.upstreams.filter { roles.contains($0.key) }
         balancer = UpstreamBalancer(upstreams: upstreams)
         forwarder = ProxyForwarder(
@@ -75,13 +83,13 @@ public struct GatewayProxy: Sendable {
         }
     }
 
-    func forward(_ request: Request, context: ChatterRequestContext, to role: UpstreamRole) async throws -> Response {
+    func forward(_ request: Request, context: ChatterRequestContext, to role: Role) async throws -> Response {
         var request = request
         let body = try await request.collectBody(upTo: context.maxUploadSize)
-        let upstreamRequest = UpstreamRequest(
+        let upstreamRequest = ServiceRequest(
             method: request.method, path: request.uri.string,
             headerFields: ProxyHeaders.upstreamRequest(request.headers, origin: origin(of: request, context: context, traced: true)),
-            body: body.readableBytes > 0 || [.post, .put, .patch].contains(request.method) ? body : nil)
+            body: body.readableBytes > 0 ? body : nil)
         let response = try await forwarder.forward(upstreamRequest, to: role, logger: context.logger)
         return Response(
             status: response.status,

@@ -1,5 +1,6 @@
 import ChatterCore
 import Logging
+import ServiceClient
 
 /// Sends a request to an instance of its role and returns the first response any instance
 /// gives: up to `1 + retries` attempts, each on an instance not tried yet, as `RetryPolicy`
@@ -10,27 +11,26 @@ struct ProxyForwarder: Sendable {
     let tryTimeout: Duration
     let retries: Int
 
-    func forward(_ request: UpstreamRequest, to role: UpstreamRole, logger: Logger) async throws -> UpstreamResponse {
-        var tried = Set<UpstreamEndpoint>()
-        var lastFailure: UpstreamFailure?
+    func forward(_ request: ServiceRequest, to role: Role, logger: Logger) async throws -> ServiceResponse {
+        var tried = Set<ServiceEndpoint>()
+        var lastFailure: ServiceClientError?
         while tried.count <= retries, let endpoint = balancer.next(for: role, excluding: tried) {
             tried.insert(endpoint)
             do {
                 return try await transport.execute(request, on: endpoint, timeout: tryTimeout)
-            } catch let failure as UpstreamFailure {
+            } catch let failure as ServiceClientError {
                 lastFailure = failure
-                let decision = RetryPolicy.decide(method: request.method, failure: failure)
                 logger.warning("upstream attempt failed", metadata: [
                     LoggingKeys.upstream: .stringConvertible(endpoint), LoggingKeys.errorDetail: .string(failure.description),
                 ])
-                guard case .retry(let markDown) = decision else { break }
+                guard case .retry(let markDown) = RetryPolicy.decide(request, failure: failure) else { break }
                 if markDown, balancer.report(endpoint, up: false) == .wentDown {
                     logger.warning("upstream down", metadata: [LoggingKeys.upstream: .stringConvertible(endpoint)])
                 }
             }
         }
         throw ChatterError.unavailable(
-            role.name,
-            detail: lastFailure.map { "after \(tried.count) attempt(s): \($0)" } ?? "no \(role.name) instance is up")
+            role.rawValue,
+            detail: lastFailure.map { "after \(tried.count) attempt(s): \($0)" } ?? "no \(role.rawValue) instance is up")
     }
 }

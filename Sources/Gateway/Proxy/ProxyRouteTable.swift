@@ -1,3 +1,5 @@
+import ChatterCore
+
 /// Which public path goes to which role. The patterns below are the only source: the gateway
 /// registers exactly these with its router (so metrics and logs name the template, never a raw
 /// path), and `destination(of:)` answers the same question for any path without a router.
@@ -7,13 +9,13 @@
 public enum ProxyRouteTable {
     public struct Route: Sendable, Hashable {
         public let pattern: String
-        public let role: UpstreamRole
+        public let role: Role
     }
 
     /// Where a request goes.
     public enum Destination: Sendable, Hashable {
         /// Forwarded to an instance of the role.
-        case upstream(UpstreamRole)
+        case upstream(Role)
         /// Served by the gateway itself (operations, admin, web client) or unknown: a 404 there.
         case gateway
         /// Never reachable from outside: the roles' internal API. Always a 404.
@@ -49,7 +51,7 @@ public enum ProxyRouteTable {
     }
 
     /// The routes of `role`.
-    static func patterns(of role: UpstreamRole) -> [String] {
+    static func patterns(of role: Role) -> [String] {
         routes.filter { $0.role == role }.map(\.pattern)
     }
 

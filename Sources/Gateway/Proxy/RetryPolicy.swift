@@ -1,9 +1,9 @@
-import HTTPTypes
+import ServiceClient
 
 /// Whether a failed attempt may be repeated on another instance.
 ///
 /// - Nothing was sent (the connection could not be made): any method may go elsewhere, since
-///   the instance never saw it. A refused or timed-out connect also marks the instance down.
+///   the instance never saw it. A failed connect also marks the instance down.
 /// - The request was sent but no response came (reset, timeout): only idempotent methods are
 ///   repeated; a POST or PATCH might have taken effect, so the client gets a 503 and decides.
 /// - A response arrived: never repeated, whatever its status (see `ProxyForwarder`).
@@ -13,14 +13,12 @@ enum RetryPolicy {
         case fail
     }
 
-    static let idempotentMethods: Set<HTTPRequest.Method> = [.get, .head, .put, .delete, .options]
-
-    static func decide(method: HTTPRequest.Method, failure: UpstreamFailure) -> Decision {
+    static func decide(_ request: ServiceRequest, failure: ServiceClientError) -> Decision {
         if !failure.requestSent {
-            return .retry(markDown: failure.kind == .connectFailed)
+            return failure.code == .shutDown ? .fail : .retry(markDown: failure.code == .connectFailed)
         }
-        guard idempotentMethods.contains(method) else { return .fail }
-        switch failure.kind {
+        guard request.isIdempotent else { return .fail }
+        switch failure.code {
         case .timeout, .connectionClosed: return .retry(markDown: false)
         default: return .fail
         }

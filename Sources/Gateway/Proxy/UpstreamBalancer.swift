@@ -1,3 +1,5 @@
+import ChatterCore
+import ServiceClient
 import Synchronization
 
 /// Round robin over the instances of each role that are up, shared by every request and the
@@ -5,20 +7,20 @@ import Synchronization
 final class UpstreamBalancer: Sendable {
     private let state: Mutex<UpstreamPoolState>
 
-    init(upstreams: [UpstreamRole: [UpstreamEndpoint]]) {
+    init(upstreams: [Role: [ServiceEndpoint]]) {
         state = Mutex(UpstreamPoolState(upstreams: upstreams))
     }
 
-    var endpoints: [UpstreamEndpoint] { state.withLock { $0.endpoints } }
+    var endpoints: [ServiceEndpoint] { state.withLock { $0.endpoints } }
 
-    func isUp(_ endpoint: UpstreamEndpoint) -> Bool { state.withLock { $0.isUp(endpoint) } }
+    func isUp(_ endpoint: ServiceEndpoint) -> Bool { state.withLock { $0.isUp(endpoint) } }
 
-    func next(for role: UpstreamRole, excluding excluded: Set<UpstreamEndpoint> = []) -> UpstreamEndpoint? {
+    func next(for role: Role, excluding excluded: Set<ServiceEndpoint> = []) -> ServiceEndpoint? {
         state.withLock { $0.next(for: role, excluding: excluded) }
     }
 
     @discardableResult
-    func report(_ endpoint: UpstreamEndpoint, up: Bool) -> UpstreamPoolState.Transition? {
+    func report(_ endpoint: ServiceEndpoint, up: Bool) -> UpstreamPoolState.Transition? {
         state.withLock { $0.report(endpoint, up: up) }
     }
 }

@@ -1,6 +1,7 @@
 import ChatterCore
 import HTTPTypes
 import Logging
+import ServiceClient
 import ServiceLifecycle
 
 /// Probes every instance's `GET /healthz` once per interval, all instances at once, and tells
@@ -28,7 +29,7 @@ struct UpstreamHealthChecker: Service {
 
     /// One round: every instance probed concurrently, each verdict reported as it arrives.
     func probeAll() async {
-        await withTaskGroup(of: (UpstreamEndpoint, Bool, String?).self) { group in
+        await withTaskGroup(of: (ServiceEndpoint, Bool, String?).self) { group in
             for endpoint in balancer.endpoints {
                 group.addTask { await probe(endpoint) }
             }
@@ -48,10 +49,10 @@ struct UpstreamHealthChecker: Service {
         }
     }
 
-    private func probe(_ endpoint: UpstreamEndpoint) async -> (UpstreamEndpoint, Bool, String?) {
+    private func probe(_ endpoint: ServiceEndpoint) async -> (ServiceEndpoint, Bool, String?) {
         do {
             let response = try await transport.execute(
-                UpstreamRequest(method: .get, path: "/healthz", headerFields: [:], body: nil), on: endpoint, timeout: timeout)
+                ServiceRequest(method: .get, path: "/healthz"), on: endpoint, timeout: timeout)
             let up = (200..<300).contains(response.status.code)
             return (endpoint, up, up ? nil : "health check answered \(response.status.code)")
         } catch {

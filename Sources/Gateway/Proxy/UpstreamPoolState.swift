@@ -1,3 +1,5 @@
+import ChatterCore
+import ServiceClient
 /// The instances of every role, which of them are up, and whose turn is next. A plain value:
 /// `UpstreamBalancer` keeps it under a lock, and the tests drive it alone.
 ///
@@ -11,31 +13,31 @@ struct UpstreamPoolState: Sendable {
     }
 
     private struct Pool {
-        var endpoints: [UpstreamEndpoint]
+        var endpoints: [ServiceEndpoint]
         /// Index of the instance to try first next time.
         var cursor = 0
     }
 
-    private var pools: [UpstreamRole: Pool]
-    private var down: Set<UpstreamEndpoint> = []
+    private var pools: [Role: Pool]
+    private var down: Set<ServiceEndpoint> = []
 
     /// Every instance starts up: until the first probe says otherwise, a request may as well try
     /// it, and a connect failure marks it down at once.
-    init(upstreams: [UpstreamRole: [UpstreamEndpoint]]) {
+    init(upstreams: [Role: [ServiceEndpoint]]) {
         pools = upstreams.mapValues { Pool(endpoints: $0) }
     }
 
     /// Every distinct instance, each once.
-    var endpoints: [UpstreamEndpoint] {
-        var seen = Set<UpstreamEndpoint>()
-        return pools.keys.sorted { $0.name < $1.name }.flatMap { pools[$0]!.endpoints }.filter { seen.insert($0).inserted }
+    var endpoints: [ServiceEndpoint] {
+        var seen = Set<ServiceEndpoint>()
+        return pools.keys.sorted().flatMap { pools[$0]!.endpoints }.filter { seen.insert($0).inserted }
     }
 
-    func isUp(_ endpoint: UpstreamEndpoint) -> Bool { !down.contains(endpoint) }
+    func isUp(_ endpoint: ServiceEndpoint) -> Bool { !down.contains(endpoint) }
 
     /// The next instance of `role` in round-robin order that is up and not in `excluded`, or
     /// nil when there is none.
-    mutating func next(for role: UpstreamRole, excluding excluded: Set<UpstreamEndpoint> = []) -> UpstreamEndpoint? {
+    mutating func next(for role: Role, excluding excluded: Set<ServiceEndpoint> = []) -> ServiceEndpoint? {
         guard var pool = pools[role], !pool.endpoints.isEmpty else { return nil }
         defer { pools[role] = pool }
         let count = pool.endpoints.count
@@ -51,7 +53,8 @@ struct UpstreamPoolState: Sendable {
     }
 
     /// Records a probe's (or a request's) verdict on `endpoint`.
-    mutating func report(_ endpoint: UpstreamEndpoint, up: Bool) -> Transition? {
+    @discardableResult
+    mutating func report(_ endpoint: ServiceEndpoint, up: Bool) -> Transition? {
         if up {
             return down.remove(endpoint) == nil ? nil : .cameUp
         }

@@ -4,6 +4,7 @@ import HummingbirdWSClient
 import HummingbirdWebSocket
 import Logging
 import NIOWebSocket
+import ServiceClient
 
 /// Relays `/v1/ws`: the gateway accepts the client's socket, opens one to a notification
 /// instance (the next one up, others if it cannot be reached), and copies text and binary
@@ -67,7 +68,7 @@ struct WebSocketRelay: Sendable {
     private func runUpstream(
         _ upstream: UpstreamSocket, toClient outbound: WebSocketOutboundWriter, headers: HTTPFields, logger: Logger
     ) async -> (code: WebSocketErrorCode, reason: String?) {
-        var tried = Set<UpstreamEndpoint>()
+        var tried = Set<ServiceEndpoint>()
         let configuration = WebSocketClientConfiguration(maxFrameSize: maxMessageBytes, additionalHeaders: headers)
         while tried.count < attempts, let endpoint = balancer.next(for: .notification, excluding: tried) {
             tried.insert(endpoint)
