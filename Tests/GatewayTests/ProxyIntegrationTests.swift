@@ -182,4 +182,34 @@ import Testing
             #expect(code == 1013)
         }
     }
+
+    @Test func aShutdownClosesRelayedSocketsWith1001() async throws {
+        try await withFakeUpstreams(1) { upstreams in
+            let a = upstreams[0]
+            try await withProxyGateway(upstreams: [.notification: [a.endpoint]]) { api, proxy in
+                let code = try await withSocket(port: api.port) { socket in
+                    _ = try await socket.next { $0.type == "hello" }
+                    await proxy.closeAllGoingAway()
+                    return try await socket.waitForClose()
+                }
+                #expect(code == 1001)
+                #expect(try await eventually { a.requests.last == "ws closed by client" })
+                // Sockets that arrive during the shutdown are turned away the same way.
+                let late = try await withSocket(port: api.port) { socket in try await socket.waitForClose() }
+                #expect(late == 1001)
+            }
+        }
+    }
+
+    @Test func bodiesOverTheGatewaysLimitAreRefusedBeforeForwarding() async throws {
+        try await withFakeUpstreams(1) { upstreams in
+            let a = upstreams[0]
+            try await withProxyGateway(upstreams: [.messaging: [a.endpoint]]) { api, _ in
+                let big = try await api.call(.post, "/v1/chats/c1/messages", rawBody: String(repeating: "x", count: 64 * 1024 + 1))
+                #expect(big.status == .contentTooLarge)
+                #expect(big.errorCode == "payload_too_large")
+                #expect(a.requests.isEmpty)
+            }
+        }
+    }
 }

@@ -62,6 +62,17 @@ public struct GatewayProxy: Sendable {
     /// The health checker; add it to the application's services.
     public var services: [any Service] { [healthChecker] }
 
+    /// Closes every relayed WebSocket with 1001 "going away" (and refuses new ones the same
+    /// way), waiting up to `timeout` for them to go. Call it when a shutdown signal arrives,
+    /// before the server drains, as `buildServer`'s `beforeShutdown` does for the real-time role.
+    public func closeAllGoingAway(timeout: Duration = .seconds(2)) async {
+        await relay.sockets.closeAllGoingAway()
+        let deadline = ContinuousClock.now + timeout
+        while relay.sockets.count > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
     public func addRoutes(to router: some RouterMethods<ChatterRequestContext>) {
         for route in ProxyRouteTable.routes where roles.contains(route.role) {
             if route.pattern == WebSocketRelay.path {

@@ -19,6 +19,7 @@ struct WebSocketRelay: Sendable {
     let balancer: UpstreamBalancer
     let attempts: Int
     let maxMessageBytes: Int
+    let sockets = RelayedSockets()
     /// How long one side may take to finish its close once the other has closed.
     var closeGrace: Duration = .seconds(5)
 
@@ -31,6 +32,11 @@ struct WebSocketRelay: Sendable {
     func relay(
         client inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter, headers: HTTPFields, logger: Logger
     ) async {
+        guard let id = sockets.add(outbound) else {
+            try? await outbound.close(.goingAway, reason: "server going away")
+            return
+        }
+        defer { sockets.remove(id) }
         let upstream = UpstreamSocket()
         await withTaskGroup(of: Side.self) { group in
             group.addTask {
