@@ -1,0 +1,117 @@
+import ChatterCore
+import HTTPTypes
+import HummingbirdWSClient
+import HummingbirdWebSocket
+import Logging
+import NIOWebSocket
+import ServiceClient
+
+/// Relays `/v1/ws`: the gateway accepts the client's socket, opens one to a notification
+/// instance (the next one up, others if it cannot be reached), and copies text and binary
+/// messages both ways until either side closes. Two tasks per socket, one per direction.
+///
+/// Closing: when the instance closes, its code and reason (4001, 4008, 1001, 1013, …) are
+/// sent to the client unchanged. When the client closes, the instance gets a normal close
+/// (1000): the framework answers the client's close frame itself and does not tell us its
+/// code. No instance reachable: 1013 "try again later". An instance that vanishes without a
+/// close frame: 1001, so the client reconnects (to another instance).
+struct WebSocketRelay: Sendable {
+    let balancer: UpstreamBalancer
+    let attempts: Int
+    let maxMessageBytes: Int
+    let sockets = RelayedSockets()
+    /// How long one side may take to finish its close once the other has closed.
+    var closeGrace: Duration = .seconds(5)
+
+    static let path = "/v1/ws"
+
+    private enum Side {
+        case upstream, client, grace
+    }
+
+    func relay(
+        client inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter, headers: HTTPFields, logger: Logger
+    ) async {
+        guard let id = sockets.add(outbound) else {
+            try? await outbound.close(.goingAway, reason: "server going away")
+            return
+        }
+        defer { sockets.remove(id) }
+        let upstream = UpstreamSocket()
+        await withTaskGroup(of: Side.self) { group in
+            group.addTask {
+                let close = await runUpstream(upstream, toClient: outbound, headers: headers, logger: logger)
+                upstream.close()
+                try? await outbound.close(close.code, reason: close.reason)
+                return .upstream
+            }
+            group.addTask {
+                do {
+                    for try await message in inbound.messages(maxSize: maxMessageBytes) {
+                        // Nil once the upstream is gone: the client is being closed, drop the rest.
+                        guard let writer = await upstream.writer() else { continue }
+                        do { try await Self.write(message, to: writer) } catch { continue }
+                    }
+                } catch {
+                    logger.debug("websocket relay: client side ended", metadata: [LoggingKeys.errorDetail: "\(error)"])
+                }
+                try? await upstream.close()?.close(.normalClosure, reason: nil)
+                return .client
+            }
+            // One side is done and has closed the other; give that one a moment to answer.
+            _ = await group.next()
+            group.addTask {
+                try? await Task.sleep(for: closeGrace)
+                return .grace
+            }
+            if await group.next() == .grace { group.cancelAll() }
+            group.cancelAll()
+        }
+    }
+
+    /// Connects to an instance and copies its messages to the client until it closes. Returns
+    /// the close to pass on.
+    private func runUpstream(
+        _ upstream: UpstreamSocket, toClient outbound: WebSocketOutboundWriter, headers: HTTPFields, logger: Logger
+    ) async -> (code: WebSocketErrorCode, reason: String?) {
+        var tried = Set<ServiceEndpoint>()
+        let configuration = WebSocketClientConfiguration(maxFrameSize: maxMessageBytes, additionalHeaders: headers)
+        while tried.count < attempts, let endpoint = balancer.next(for: .notification, excluding: tried) {
+            tried.insert(endpoint)
+            do {
+                let closeFrame = try await WebSocketClient.connect(
+                    url: "ws://\(endpoint.host):\(endpoint.port)\(Self.path)", configuration: configuration, logger: logger
+                ) { inbound, writer, _ in
+                    guard upstream.opened(writer) else { return }  // the client left meanwhile
+                    for try await message in inbound.messages(maxSize: maxMessageBytes) {
+                        do { try await Self.write(message, to: outbound) } catch { return }
+                    }
+                }
+                guard let closeFrame else { return (.goingAway, "upstream went away") }
+                return (closeFrame.closeCode, closeFrame.reason)
+            } catch {
+                if upstream.wasOpened {
+                    logger.warning("websocket relay: upstream connection lost", metadata: [
+                        LoggingKeys.upstream: .stringConvertible(endpoint), LoggingKeys.errorDetail: "\(error)",
+                    ])
+                    return (.goingAway, "upstream went away")
+                }
+                logger.warning("websocket relay: cannot reach upstream", metadata: [
+                    LoggingKeys.upstream: .stringConvertible(endpoint), LoggingKeys.errorDetail: "\(error)",
+                ])
+                // A refused upgrade is an answer; anything else means the instance is not there.
+                if (error as? WebSocketClientError) != .webSocketUpgradeFailed {
+                    balancer.report(endpoint, up: false)
+                }
+            }
+        }
+        return (.init(codeNumber: 1013), "try again later")
+    }
+
+    private static func write(_ message: WebSocketMessage, to writer: WebSocketOutboundWriter) async throws {
+        switch message {
+        case .text(let text): try await writer.writeTextMessage(text)
+        case .binary(let bytes): try await writer.writeBinaryMessage(bytes)
+        }
+    }
+}
