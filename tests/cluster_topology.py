@@ -48,11 +48,25 @@ class Cluster:
         self.roles: dict[str, list[str]] = {}
         for role, port in re.findall(r"\b(auth|chat|messaging|notification)-\d+ ready on 127\.0\.0\.1:(\d+)", text):
             self.roles.setdefault(role, []).append(f"http://127.0.0.1:{port}")
-        self.pids = {name: int(pid) for name, pid in re.findall(r"\b([a-z]+-\d+) ready on \S+ \(pid (\d+)", text)}
+        services = re.search(r"PostgreSQL pid (\d+), Kafka pid (\d+)", text)
+        self.postgres_pid, self.kafka_pid = (int(services.group(1)), int(services.group(2))) if services else (None, None)
         self.admin_token = re.search(r"Admin token\s+(\S+)", text).group(1)
         self.binary = self._banner("Load")
         self.logs_dir = self._banner("Logs")
         self.url = f"http://127.0.0.1:{self.port}"
+
+    def pid(self, name: str) -> int:
+        """The current pid of a Chatter process (`gateway-1`, `messaging-2`, `instance-1`): the
+        script starts a process that died again and says so; the latest start counts."""
+        found = [int(m.group(1)) for line in list(self.lines)
+                 for m in [re.search(rf"\b{re.escape(name)} ready on \S+ \(pid (\d+)", line)] if m]
+        if not found:
+            raise KeyError(name)
+        return found[-1]
+
+    def current_postgres_pid(self) -> int:
+        restarted = [int(m.group(1)) for line in list(self.lines) for m in [re.search(r"PostgreSQL restarted \(pid (\d+)\)", line)] if m]
+        return restarted[-1] if restarted else self.postgres_pid
 
     def _banner(self, label: str) -> str:
         """The first word after `label` on the banner line that starts with it."""

@@ -142,10 +142,31 @@ func mountRoles(
         MessagingInternalRoutes(service: messaging).addRoutes(to: internalAPI)
     }
     parts.notifications?.addRoutes(to: router)
+    var proxy: GatewayProxy?
+    let proxied = Set(Role.allCases).subtracting(configuration.roles)
+    if configuration.roles.contains(.gateway), !proxied.isEmpty {
+        // The edge: a bad token is refused here, before any role is asked, and the user-keyed
+        // rate limits count the caller once for the whole cluster.
+        var edge = router.group().add(middleware: AuthenticationMiddleware(
+            authenticator: parts.authenticator, exempt: AuthenticationMiddleware.publicProxiedPaths))
+        if let limits = parts.rateLimits {
+            edge = edge.add(middleware: RateLimitMiddleware(
+                phase: .authenticated, policies: limits.policies, limiter: limits.limiter, addresses: addresses, metrics: metrics))
+        }
+        let gatewayProxy = GatewayProxy(
+            configuration: try GatewayProxy.Configuration(configuration, environment: ProcessInfo.processInfo.environment),
+            proxying: proxied, trustedProxies: configuration.trustedProxies, client: parts.http, logger: logger)
+        gatewayProxy.addRoutes(to: edge)
+        proxy = gatewayProxy
+    }
     let notifications = parts.notifications
+    let finalProxy = proxy
     return MountedRoles(
-        services: parts.storageServices + parts.dependencyServices + parts.roleServices,
-        beforeShutdown: { await notifications?.closeAllGoingAway() })
+        services: parts.storageServices + parts.dependencyServices + parts.roleServices + (proxy?.services ?? []),
+        beforeShutdown: {
+            await notifications?.closeAllGoingAway()
+            await finalProxy?.closeAllGoingAway()
+        })
 }
 
 /// The roles wired to their adapters. Built once per process.

@@ -180,6 +180,7 @@ struct RoleComponents {
         if roles.contains(.chat) { calls.formUnion([.auth, .messaging]) }
         if roles.contains(.messaging) { calls.insert(.chat) }
         if roles.contains(.notification) { calls.formUnion([.chat, .messaging]) }
+        if roles.contains(.gateway) { calls.formUnion(Role.allCases) }  // it forwards to every role it does not run
         for role in calls.subtracting(roles).sorted() {
             try require(!(configuration.upstreams[role] ?? []).isEmpty, "CHATTER_UPSTREAM_\(role.rawValue.uppercased())", "this process calls the \(role) role")
         }

@@ -9,6 +9,7 @@ import UnixSignals
 /// `chatter dev-kafka`: a Kafka cluster for development with no broker installed (librdkafka's
 /// mock cluster, in memory). Prints the bootstrap servers as the only line on stdout, so a
 /// script can read them into `CHATTER_KAFKA_BROKERS`, and runs until SIGINT or SIGTERM.
+/// SIGUSR1 takes broker 1 down, SIGUSR2 brings every broker up (fault injection from outside).
 struct DevKafka: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dev-kafka",
@@ -45,8 +46,21 @@ struct DevKafka: AsyncParsableCommand {
         // not when a buffer fills.
         FileHandle.standardOutput.write(Data((cluster.bootstrapServers + "\n").utf8))
         logger.notice("Kafka mock cluster running", metadata: ["brokers": "\(cluster.bootstrapServers)", "topics": "\(topics)"])
-        for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
-            logger.notice("stopping the Kafka mock cluster", metadata: ["signal": "\(signal)"])
+        // SIGUSR1 takes broker 1 down and SIGUSR2 brings every broker back: fault tests of a
+        // whole topology use them from outside, as the Kafka tests do in process.
+        for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint, .sigusr1, .sigusr2) {
+            switch signal {
+            case .sigusr1:
+                try cluster.setBrokerDown(1)
+                logger.notice("broker 1 is down (SIGUSR1)")
+                continue
+            case .sigusr2:
+                for broker in 1...brokers { try cluster.setBrokerUp(broker) }
+                logger.notice("every broker is up (SIGUSR2)")
+                continue
+            default:
+                logger.notice("stopping the Kafka mock cluster", metadata: ["signal": "\(signal)"])
+            }
             break
         }
         withExtendedLifetime(cluster) {}

@@ -84,6 +84,24 @@ start_postgres() {
     POSTGRES_PID=$(head -n 1 "$dir/data/postmaster.pid")
 }
 
+# restart_postgres: starts the PostgreSQL of start_postgres again on its data directory and port
+# (after it stopped or was killed), as a supervisor would; updates POSTGRES_PID.
+restart_postgres() {
+    local dir="$SERVICES_DIR/postgres"
+    as_pg() { "$@"; }
+    if [ "$(id -u)" -eq 0 ]; then as_pg() { runuser -u postgres -- "$@"; }; fi
+    if [ -n "$POSTGRES_RUNNER_PID" ]; then wait "$POSTGRES_RUNNER_PID" 2>/dev/null || true; fi
+    as_pg "$(pg_bin postgres)" -D "$dir/data" -h 127.0.0.1 -p "$PG_PORT" -k "$dir" \
+        -c fsync="${PG_FSYNC:-off}" -c max_connections=300 >>"$dir/postgres.log" 2>&1 &
+    POSTGRES_RUNNER_PID=$!
+    for _ in $(seq 1 100); do
+        "$(pg_bin pg_isready)" -q -h 127.0.0.1 -p "$PG_PORT" && break
+        sleep 0.1
+    done
+    "$(pg_bin pg_isready)" -q -h 127.0.0.1 -p "$PG_PORT" || { tail -n 20 "$dir/postgres.log"; return 1; }
+    POSTGRES_PID=$(head -n 1 "$dir/data/postmaster.pid")
+}
+
 pg_psql() {
     PGPASSWORD="$PG_PASSWORD" "$(pg_bin psql)" -q -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -v ON_ERROR_STOP=1 "$@"
 }
