@@ -5,6 +5,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import HummingbirdWSClient
 import HummingbirdWebSocket
 import Logging
 import NIOCore
@@ -175,4 +176,20 @@ func eventually(timeout: Duration = .seconds(5), _ condition: () async throws ->
         try await Task.sleep(for: .milliseconds(20))
     }
     return try await condition()
+}
+
+/// Sends `bytes` as one binary message through `/v1/ws` on `port` and returns the first binary
+/// message that comes back.
+func binaryRoundTrip(port: Int, _ bytes: [UInt8]) async throws -> [UInt8]? {
+    let received = Mutex<[UInt8]?>(nil)
+    try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/v1/ws", logger: quietLogger) { inbound, outbound, _ in
+        try await outbound.write(.binary(ByteBuffer(bytes: bytes)))
+        for try await message in inbound.messages(maxSize: 1 << 20) {
+            if case .binary(let buffer) = message {
+                received.withLock { $0 = Array(buffer.readableBytesView) }
+                return
+            }
+        }
+    }
+    return received.withLock { $0 }
 }

@@ -15,6 +15,8 @@ struct ProxyForwarder: Sendable {
         var tried = Set<ServiceEndpoint>()
         var lastFailure: ServiceClientError?
         while tried.count <= retries, let endpoint = balancer.next(for: role, excluding: tried) {
+            // A client that hung up cancels its request: no point trying further instances.
+            try Task.checkCancellation()
             tried.insert(endpoint)
             do {
                 return try await transport.execute(request, on: endpoint, timeout: tryTimeout)

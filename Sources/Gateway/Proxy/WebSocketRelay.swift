@@ -64,7 +64,7 @@ struct WebSocketRelay: Sendable {
                 try? await Task.sleep(for: closeGrace)
                 return .grace
             }
-            if await group.next() == .grace { group.cancelAll() }
+            _ = await group.next()
             group.cancelAll()
         }
     }
@@ -80,7 +80,7 @@ struct WebSocketRelay: Sendable {
             tried.insert(endpoint)
             do {
                 let closeFrame = try await WebSocketClient.connect(
-                    url: "ws://\(endpoint.host):\(endpoint.port)\(Self.path)", configuration: configuration, logger: logger
+                    url: "ws://\(endpoint.authority)\(Self.path)", configuration: configuration, logger: logger
                 ) { inbound, writer, _ in
                     guard upstream.opened(writer) else { return }  // the client left meanwhile
                     for try await message in inbound.messages(maxSize: maxMessageBytes) {
