@@ -57,4 +57,18 @@ import Testing
         #expect(!balancer.isUp(b))
         #expect(balancer.next(for: .chat) == a)
     }
+
+    @Test func oneFailedProbeIsNotAnOutageTwoAre() {
+        let a = ServiceEndpoint(host: "10.0.0.1", port: 1)
+        var state = UpstreamPoolState(upstreams: [.chat: [a]])
+        #expect(state.reportProbe(a, up: false) == nil)
+        #expect(state.isUp(a))
+        #expect(state.reportProbe(a, up: true) == nil)  // the strike is forgotten
+        #expect(state.reportProbe(a, up: false) == nil)
+        #expect(state.reportProbe(a, up: false) == .wentDown)
+        #expect(!state.isUp(a))
+        #expect(state.reportProbe(a, up: true) == .cameUp)
+        // A request that cannot connect is definite: down at once.
+        #expect(state.report(a, up: false) == .wentDown)
+    }
 }

@@ -6,7 +6,8 @@ import ServiceClient
 import Testing
 
 /// A gateway with the proxy in front of fake role instances, over real sockets.
-@Suite struct ProxyIntegrationTests {
+/// Bounded: a relay that never answers fails its test instead of holding up the suite.
+@Suite(.timeLimit(.minutes(1))) struct ProxyIntegrationTests {
     /// Nothing listens there: connections are refused.
     static let dead = ServiceEndpoint(host: "127.0.0.1", port: 1)
     /// Seen when the suite runs in parallel on two busy cores: a close frame the gateway sends
@@ -186,8 +187,12 @@ import Testing
 
     @Test func noNotificationInstanceClosesWith1013() async throws {
         try await withProxyGateway(upstreams: [.notification: [Self.dead]], healthChecks: false) { api, _ in
-            let code = try await withSocket(port: api.port) { socket in try await socket.waitForClose(timeout: .seconds(20)) }
-            withKnownIssue(Self.closeRightAfterUpgrade, isIntermittent: true) { #expect(code == 1013) }
+            // When the known issue strikes, no close arrives in time and the wait throws: both
+            // count as the known issue, and a short wait keeps it from stalling the suite.
+            await withKnownIssue(Self.closeRightAfterUpgrade, isIntermittent: true) {
+                let code = try await withSocket(port: api.port) { socket in try await socket.waitForClose(timeout: .seconds(5)) }
+                #expect(code == 1013)
+            }
         }
     }
 
@@ -203,8 +208,10 @@ import Testing
                 #expect(code == 1001)
                 #expect(try await eventually { a.requests.last == "ws closed by client" })
                 // Sockets that arrive during the shutdown are turned away the same way.
-                let late = try await withSocket(port: api.port) { socket in try await socket.waitForClose(timeout: .seconds(20)) }
-                withKnownIssue(Self.closeRightAfterUpgrade, isIntermittent: true) { #expect(late == 1001) }
+                await withKnownIssue(Self.closeRightAfterUpgrade, isIntermittent: true) {
+                    let late = try await withSocket(port: api.port) { socket in try await socket.waitForClose(timeout: .seconds(5)) }
+                    #expect(late == 1001)
+                }
             }
         }
     }

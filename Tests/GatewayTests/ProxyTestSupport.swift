@@ -149,7 +149,8 @@ func withProxyGateway(
     configuration.upstreams = upstreams
     configuration.tryTimeout = tryTimeout
     configuration.healthCheckInterval = .milliseconds(100)
-    configuration.healthCheckTimeout = .milliseconds(500)
+    // Generous: with the whole test suite on two cores, a probe can wait seconds for a core.
+    configuration.healthCheckTimeout = .seconds(3)
     let client = ServiceHTTPClient()
     let proxy = GatewayProxy(
         configuration: configuration, proxying: Set(Role.upstreamRoles), trustedProxies: [], client: client, logger: quietLogger)

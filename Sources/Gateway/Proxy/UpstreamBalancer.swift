@@ -23,4 +23,9 @@ final class UpstreamBalancer: Sendable {
     func report(_ endpoint: ServiceEndpoint, up: Bool) -> UpstreamPoolState.Transition? {
         state.withLock { $0.report(endpoint, up: up) }
     }
+
+    @discardableResult
+    func reportProbe(_ endpoint: ServiceEndpoint, up: Bool) -> UpstreamPoolState.Transition? {
+        state.withLock { $0.reportProbe(endpoint, up: up) }
+    }
 }

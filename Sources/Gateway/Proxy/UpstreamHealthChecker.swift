@@ -6,7 +6,8 @@ import ServiceLifecycle
 
 /// Probes every instance's `GET /healthz` once per interval, all instances at once, and tells
 /// the balancer: a 2xx marks an instance up, anything else (another status, a refused
-/// connection, no answer within the probe timeout) marks it down. Runs until graceful shutdown.
+/// connection, no answer within the probe timeout) twice in a row marks it down. Runs until
+/// graceful shutdown.
 struct UpstreamHealthChecker: Service {
     let balancer: UpstreamBalancer
     let transport: any UpstreamTransport
@@ -35,7 +36,7 @@ struct UpstreamHealthChecker: Service {
             }
             for await (endpoint, up, failure) in group {
                 guard !Task.isCancelled else { return }
-                switch balancer.report(endpoint, up: up) {
+                switch balancer.reportProbe(endpoint, up: up) {
                 case .wentDown:
                     logger.warning("upstream down", metadata: [
                         LoggingKeys.upstream: .stringConvertible(endpoint), LoggingKeys.errorDetail: .string(failure ?? ""),

@@ -20,6 +20,11 @@ struct UpstreamPoolState: Sendable {
 
     private var pools: [Role: Pool]
     private var down: Set<ServiceEndpoint> = []
+    /// Failed probes in a row per instance that is still up.
+    private var strikes: [ServiceEndpoint: Int] = [:]
+    /// Failed probes in a row that take an instance out. One slow probe on a busy machine is
+    /// not an outage; a request that cannot connect still marks it down at once (`report`).
+    var probeFailuresToMarkDown = 2
 
     /// Every instance starts up: until the first probe says otherwise, a request may as well try
     /// it, and a connect failure marks it down at once.
@@ -52,7 +57,21 @@ struct UpstreamPoolState: Sendable {
         return nil
     }
 
-    /// Records a probe's (or a request's) verdict on `endpoint`.
+    /// Records a health probe's verdict: up at once, down after `probeFailuresToMarkDown` in a row.
+    @discardableResult
+    mutating func reportProbe(_ endpoint: ServiceEndpoint, up: Bool) -> Transition? {
+        if up {
+            strikes[endpoint] = nil
+            return report(endpoint, up: true)
+        }
+        guard !down.contains(endpoint) else { return nil }
+        strikes[endpoint, default: 0] += 1
+        guard strikes[endpoint]! >= probeFailuresToMarkDown else { return nil }
+        strikes[endpoint] = nil
+        return report(endpoint, up: false)
+    }
+
+    /// Records a request's verdict on `endpoint` (or a probe's, once it counts).
     @discardableResult
     mutating func report(_ endpoint: ServiceEndpoint, up: Bool) -> Transition? {
         if up {
