@@ -49,7 +49,7 @@ let package = Package(
         .target(
             name: "ChatterHTTP",
             dependencies: [
-                "ChatterCore", "ServiceClient",
+                "ChatterCore", "ServiceClient", "Telemetry",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),

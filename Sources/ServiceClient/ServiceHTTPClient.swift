@@ -49,8 +49,8 @@ public final class ServiceHTTPClient: Sendable {
         if let channel = takeIdle(endpoint) {
             do {
                 return try await exchange(request, on: channel, endpoint: endpoint, deadline: deadline)
-            } catch let error as ServiceClientError where error.code == .connectionClosed && request.isIdempotent {
-                // Fall through to a fresh connection.
+            } catch let error as ServiceClientError where error.code == .connectionClosed && (request.isIdempotent || !error.requestSent) {
+                // The kept-alive connection was gone: a fresh one.
             }
         }
         let channel = try await connect(endpoint, deadline: deadline)
@@ -125,7 +125,15 @@ public final class ServiceHTTPClient: Sendable {
         defer { timer.cancel() }
         do {
             let (response, reusable) = try await withTaskCancellationHandler {
-                channel.writeAndFlush(Exchange(head: head, body: request.body, promise: promise), promise: nil)
+                // A write the channel refuses (it closed meanwhile) never reaches the handler,
+                // which would otherwise be the one to complete `promise`: fail it here, or the
+                // call would wait forever. A second completion is ignored by NIO.
+                let written = channel.eventLoop.makePromise(of: Void.self)
+                written.futureResult.whenFailure { error in
+                    let neverSent = (error as? ChannelError) == .ioOnClosedChannel
+                    promise.fail(ServiceClientError(.connectionClosed, "\(endpoint): \(error)", requestSent: !neverSent))
+                }
+                channel.writeAndFlush(Exchange(head: head, body: request.body, promise: promise), promise: written)
                 return try await promise.futureResult.get()
             } onCancel: {
                 channel.close(promise: nil)

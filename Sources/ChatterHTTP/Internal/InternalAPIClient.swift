@@ -4,6 +4,7 @@ import HTTPTypes
 import NIOCore
 import ServiceClient
 import Synchronization
+import Telemetry
 
 /// Calls one role's internal API (`/internal/v1/...`) on any of its instances: round robin,
 /// the next instance when one cannot be reached, and the owner's errors passed on as the same
@@ -42,6 +43,8 @@ public struct InternalAPIClient: Sendable {
         var fields = HTTPFields()
         fields[InternalAPI.tokenHeader] = token
         fields[.accept] = "application/json"
+        // The call joins the caller's trace: the owner's server span becomes its child.
+        if let traceparent = TraceHeaders.currentTraceparent() { fields[HTTPField.Name("traceparent")!] = traceparent }
         if payload != nil { fields[.contentType] = "application/json" }
         let request = ServiceRequest(method: method, path: path, headerFields: fields, body: payload)
         let response = try await send(request)
