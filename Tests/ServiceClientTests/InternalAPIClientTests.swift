@@ -31,7 +31,11 @@ import Testing
     }
 
     func client(_ endpoints: [ServiceEndpoint], token: String = "secret-token-0123456789") -> InternalAPIClient {
-        InternalAPIClient(role: .messaging, endpoints: endpoints, token: token, http: ServiceHTTPClient(), timeout: .seconds(2))
+        // Generous: the first test pass runs everything at once on two cores.
+        var configuration = ServiceHTTPClient.Configuration()
+        configuration.connectTimeout = .seconds(10)
+        return InternalAPIClient(
+            role: .messaging, endpoints: endpoints, token: token, http: ServiceHTTPClient(configuration: configuration), timeout: .seconds(20))
     }
 
     @Test func answersAndErrorsCrossAsTheOwnerGaveThem() async throws {

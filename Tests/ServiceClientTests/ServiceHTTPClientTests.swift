@@ -114,14 +114,20 @@ func withServer<T: Sendable>(
 
     @Test func slowAnswerTimesOutAsSent() async throws {
         try await withServer({ router in
+            router.get("/fast") { _, _ in "ok" }
             router.get("/slow") { _, _ in
-                try await Task.sleep(for: .seconds(1))
+                try await Task.sleep(for: .seconds(2))
                 return "late"
             }
         }) { endpoint in
-            let client = ServiceHTTPClient()
+            var configuration = ServiceHTTPClient.Configuration()
+            configuration.connectTimeout = .seconds(10)
+            let client = ServiceHTTPClient(configuration: configuration)
+            // A kept-alive connection first, so the budget below is spent waiting for the
+            // answer, not connecting (which a busy test machine can make slow).
+            _ = try await client.execute(ServiceRequest(method: .get, path: "/fast"), on: endpoint)
             let error = await #expect(throws: ServiceClientError.self) {
-                try await client.execute(ServiceRequest(method: .get, path: "/slow"), on: endpoint, timeout: .milliseconds(200))
+                try await client.execute(ServiceRequest(method: .get, path: "/slow"), on: endpoint, timeout: .milliseconds(500))
             }
             #expect(error?.code == .timeout)
             #expect(error?.requestSent == true)
