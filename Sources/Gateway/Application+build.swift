@@ -304,6 +304,7 @@ func notificationConfiguration(_ configuration: ChatterConfiguration) -> Notific
     realtime.presenceGrace = .milliseconds(configuration.presenceGraceMs)
     // One heartbeat task pings every socket (the framework's per-socket ping task is off).
     realtime.pingInterval = .milliseconds(configuration.webSocketPingIntervalMs)
+    realtime.syncWindow = .milliseconds(configuration.webSocketSyncWindowMs)
     return realtime
 }
 

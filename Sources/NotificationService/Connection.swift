@@ -38,6 +38,9 @@ final class Connection: Sendable {
     /// Messages committed before this moment were missed while offline: the client gets them
     /// with `sync`, in order, instead of live ahead of older ones.
     let openedAt: Timestamp
+    /// Whether this connection holds live events for the client's first frame (see
+    /// `releaseHold`); the `openedAt` cut-off only applies without it.
+    let holdsLive: Bool
     let writer: FrameWriter
     let output: any FrameOutput
     let activity: SocketActivity
@@ -61,6 +64,7 @@ final class Connection: Sendable {
         openedAt = .now()
         writer = FrameWriter(output: output, capacity: queueCapacity)
         self.onClose = onClose
+        holdsLive = holdLive
         if holdLive { state.withLock { $0.holding = [:] } }
     }
 
@@ -86,7 +90,11 @@ final class Connection: Sendable {
                 let pushed = writer.push(frame, batch: batch)
                 return (pushed, pushed)
             }
-            if let occurredAt, occurredAt < openedAt { return (true, false) }
+            // Without the hold-back, messages from before the socket opened are left to `sync`.
+            // With it they are held like the rest: a message's time is taken when its
+            // transaction starts, so one stamped before the socket opened can commit after the
+            // sync's history read — dropping it here would lose it for this connection.
+            if !holdsLive, let occurredAt, occurredAt < openedAt { return (true, false) }
             if state.holding != nil {
                 guard state.heldCount < Self.maxBufferedWhileSyncing else { return (false, false) }
                 state.holding![chatID, default: []].append((seq, frame))

@@ -31,7 +31,7 @@ public struct NotificationService: Sendable {
         /// How long a new connection holds its live message events for the client's first frame
         /// (a reconnecting client's `sync`), so the replay and live traffic reach it in `seq`
         /// order (`Connection.releaseHold`). Zero turns the hold-back off.
-        public var syncWindow: Duration = .milliseconds(500)
+        public var syncWindow: Duration = .seconds(1)
 
         public init() {}
     }

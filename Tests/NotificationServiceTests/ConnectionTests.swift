@@ -145,6 +145,20 @@ extension Connection {
         #expect(output.frames == ["typing", "d1", "d2", "replay4", "replay5", "replay6", "live7"])
     }
 
+    @Test func whileHoldingAMessageStampedBeforeTheOpenIsKeptNotDropped() async {
+        let output = RecordingOutput()
+        let connection = Connection(userID: "u", sessionID: "s", output: output, queueCapacity: 100, holdLive: true)
+        // Stamped when its transaction began, before the socket opened; committed after the
+        // sync read history. Dropping it would lose it for this connection.
+        let before = Timestamp(millisecondsSinceEpoch: connection.openedAt.millisecondsSinceEpoch - 5)
+        connection.deliver(chatID: "c", seq: 5, occurredAt: before, frame: "live5")
+        connection.releaseHold(syncing: ["c"])
+        connection.beginSync(chatID: "c")
+        connection.replay(chatID: "c", seq: 4, frame: "replay4")  // the history read did not see 5
+        #expect(connection.endSync(chatID: "c") == 5)
+        #expect(output.frames == ["replay4", "live5"])
+    }
+
     @Test func aFirstFrameThatIsNotSyncReleasesHeldMessagesInOrder() async {
         let output = RecordingOutput()
         let connection = Connection(userID: "u", sessionID: "s", output: output, queueCapacity: 100, holdLive: true)

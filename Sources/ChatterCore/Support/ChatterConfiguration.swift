@@ -36,6 +36,10 @@ public struct ChatterConfiguration: Sendable {
     /// How often every WebSocket is pinged, in ms; one that stays silent (no pong) for two
     /// intervals is dropped. `CHATTER_WS_PING_INTERVAL_MS`, default 30000.
     public var webSocketPingIntervalMs: Int = 30_000
+    /// How long a new WebSocket holds its live message events for the client's first frame (a
+    /// reconnecting client's `sync`), so catch-up and live traffic arrive in one `seq` order.
+    /// `CHATTER_WS_SYNC_WINDOW_MS`, default 1000; 0 turns the hold-back off.
+    public var webSocketSyncWindowMs: Int = 1000
     /// How long a user stays online after their last socket closes, in ms, so quick reconnects
     /// do not flap. `CHATTER_PRESENCE_GRACE_MS`, default 5000.
     public var presenceGraceMs: Int = 5000
@@ -120,6 +124,7 @@ public struct ChatterConfiguration: Sendable {
         try integer("CHATTER_PRESENCE_GRACE_MS", &presenceGraceMs, minimum: 0)
         try integer("CHATTER_SHUTDOWN_TIMEOUT_SECONDS", &shutdownTimeoutSeconds, minimum: 1)
         try integer("CHATTER_WS_PING_INTERVAL_MS", &webSocketPingIntervalMs, minimum: 100)
+        try integer("CHATTER_WS_SYNC_WINDOW_MS", &webSocketSyncWindowMs, minimum: 0)
         string("CHATTER_LOG_LEVEL", &logLevel)
         string("CHATTER_LOG_FORMAT", &logFormat)
         if let url = environment["CHATTER_REDIS_URL"], !url.isEmpty { redisURL = url }
