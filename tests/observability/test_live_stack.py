@@ -238,6 +238,11 @@ def test_one_send_is_one_trace_across_both_processes(stack):
         ws = websocket.create_connection(f"ws://{instance}/v1/ws", timeout=15,
                                          header=[f"Authorization: Bearer {session['access_token']}"])
         assert json.loads(ws.recv())["type"] == "ready"
+        # A first frame ends the socket's hold-back (live events wait for a client's first
+        # frame, normally its sync): the fan-out below then queues onto both sockets at once.
+        ws.send(json.dumps({"type": "ping"}))
+        while json.loads(ws.recv())["type"] != "pong":  # presence may come first
+            pass
         sockets.append(ws)
     # The client starts the trace, so the test knows its id.
     trace_id, client_span = uuid.uuid4().hex, uuid.uuid4().hex[:16]
