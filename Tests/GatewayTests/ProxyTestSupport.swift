@@ -151,7 +151,10 @@ func withProxyGateway(
     configuration.healthCheckInterval = .milliseconds(100)
     // Generous: with the whole test suite on two cores, a probe can wait seconds for a core.
     configuration.healthCheckTimeout = .seconds(3)
-    let client = ServiceHTTPClient()
+    // Patient connects: a loopback connect can wait seconds for a core under the whole suite.
+    var clientConfiguration = ServiceHTTPClient.Configuration()
+    clientConfiguration.connectTimeout = .seconds(10)
+    let client = ServiceHTTPClient(configuration: clientConfiguration)
     let proxy = GatewayProxy(
         configuration: configuration, proxying: Set(Role.upstreamRoles), trustedProxies: [], client: client, logger: quietLogger)
     let router = Router(context: ChatterRequestContext.self)

@@ -32,10 +32,8 @@ import Testing
 
     func client(_ endpoints: [ServiceEndpoint], token: String = "secret-token-0123456789") -> InternalAPIClient {
         // Generous: the first test pass runs everything at once on two cores.
-        var configuration = ServiceHTTPClient.Configuration()
-        configuration.connectTimeout = .seconds(10)
-        return InternalAPIClient(
-            role: .messaging, endpoints: endpoints, token: token, http: ServiceHTTPClient(configuration: configuration), timeout: .seconds(20))
+        InternalAPIClient(
+            role: .messaging, endpoints: endpoints, token: token, http: ServiceHTTPClient(configuration: .patient), timeout: .seconds(20))
     }
 
     @Test func answersAndErrorsCrossAsTheOwnerGaveThem() async throws {

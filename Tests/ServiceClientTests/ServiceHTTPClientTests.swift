@@ -56,7 +56,7 @@ func withServer<T: Sendable>(
                 return Response(status: .created, body: .init(byteBuffer: body))
             }
         }) { endpoint in
-            let client = ServiceHTTPClient()
+            let client = ServiceHTTPClient(configuration: .patient)
             let get = try await client.execute(
                 ServiceRequest(method: .get, path: "/hello", headerFields: [HTTPField.Name("X-Ask")!: "question"]), on: endpoint)
             #expect(get.status == .ok)
@@ -82,7 +82,7 @@ func withServer<T: Sendable>(
                 return context.parameters.get("n") ?? ""
             }
         }) { endpoint in
-            let client = ServiceHTTPClient()
+            let client = ServiceHTTPClient(configuration: .patient)
             try await withThrowingTaskGroup(of: (Int, String).self) { group in
                 for index in 0..<40 {
                     group.addTask {
@@ -104,7 +104,7 @@ func withServer<T: Sendable>(
     @Test func refusedConnectionSaysNothingWasSent() async throws {
         // A port that was just free: nothing listens there.
         let endpoint = try await withServer({ _ in }) { $0 }
-        let client = ServiceHTTPClient()
+        let client = ServiceHTTPClient(configuration: .patient)
         let error = await #expect(throws: ServiceClientError.self) {
             try await client.execute(ServiceRequest(method: .post, path: "/x"), on: endpoint)
         }
@@ -120,8 +120,7 @@ func withServer<T: Sendable>(
                 return "late"
             }
         }) { endpoint in
-            var configuration = ServiceHTTPClient.Configuration()
-            configuration.connectTimeout = .seconds(10)
+            let configuration = ServiceHTTPClient.Configuration.patient
             let client = ServiceHTTPClient(configuration: configuration)
             // A kept-alive connection first, so the budget below is spent waiting for the
             // answer, not connecting (which a busy test machine can make slow).
@@ -139,7 +138,7 @@ func withServer<T: Sendable>(
         try await withServer({ router in
             router.get("/big") { _, _ in String(repeating: "x", count: 10_000) }
         }) { endpoint in
-            var configuration = ServiceHTTPClient.Configuration()
+            var configuration = ServiceHTTPClient.Configuration.patient
             configuration.maxResponseBytes = 1000
             let client = ServiceHTTPClient(configuration: configuration)
             let error = await #expect(throws: ServiceClientError.self) {
@@ -158,5 +157,15 @@ func withServer<T: Sendable>(
         for bad in ["https://a:1", "http://a", "http://a:0", "http://a:1/path", "http://u@a:1", "a:1", "http://:1"] {
             #expect(throws: ServiceClientError.self) { try ServiceEndpoint(url: bad) }
         }
+    }
+}
+
+extension ServiceHTTPClient.Configuration {
+    /// For tests: a loopback connect can wait seconds for a core while every suite runs at once.
+    static var patient: Self {
+        var configuration = Self()
+        configuration.connectTimeout = .seconds(10)
+        configuration.requestTimeout = .seconds(30)
+        return configuration
     }
 }
