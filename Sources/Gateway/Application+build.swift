@@ -188,12 +188,7 @@ struct ChatterComponents {
     static func make(configuration: ChatterConfiguration, logger: Logger, metrics: ChatterMetrics) async throws -> ChatterComponents {
         let storage = try await StorageBackend.open(configuration: configuration, logger: logger)
         do {
-            let keys = try await FileSigningKeyStore(directory: try keysDirectory(configuration)).loadOrCreateKeys()
-            let tokens = try AccessTokens(
-                keys: keys, issuer: configuration.tokenIssuer, audience: configuration.tokenAudience,
-                lifetimeSeconds: configuration.accessTokenTTL)
-            let hasher = PasswordHasher(
-                cost: configuration.bcryptCost, threads: configuration.passwordHashThreads, queueLimit: configuration.passwordHashQueueLimit)
+            let (keys, tokens, hasher) = try await authCredentials(configuration)
             let users = storage.users
             let chatRepository = storage.chats
             let messageRepository = storage.messages
@@ -321,6 +316,17 @@ public func openStore(configuration: ChatterConfiguration, logger: Logger) async
     }
     let path = (configuration.dataDirectory as NSString).appendingPathComponent("chatter.sqlite")
     return try await SQLiteStore.open(path: path, logger: logger)
+}
+
+/// The auth role's signing keys, the token issuer made from them, and the password hasher.
+func authCredentials(_ configuration: ChatterConfiguration) async throws -> (keys: [SigningKeyMaterial], tokens: AccessTokens, hasher: PasswordHasher) {
+    let keys = try await FileSigningKeyStore(directory: try keysDirectory(configuration)).loadOrCreateKeys()
+    let tokens = try AccessTokens(
+        keys: keys, issuer: configuration.tokenIssuer, audience: configuration.tokenAudience,
+        lifetimeSeconds: configuration.accessTokenTTL)
+    let hasher = PasswordHasher(
+        cost: configuration.bcryptCost, threads: configuration.passwordHashThreads, queueLimit: configuration.passwordHashQueueLimit)
+    return (keys, tokens, hasher)
 }
 
 /// The keys directory: `CHATTER_KEYS_DIR`, created owner-only if missing, or the data directory.

@@ -87,12 +87,7 @@ struct RoleComponents {
         do {
             var lagProbes: [ConsumerLagProbe] = []
             if roles.contains(.auth), let storage {
-                let keys = try await FileSigningKeyStore(directory: try keysDirectory(configuration)).loadOrCreateKeys()
-                let tokens = try AccessTokens(
-                    keys: keys, issuer: configuration.tokenIssuer, audience: configuration.tokenAudience,
-                    lifetimeSeconds: configuration.accessTokenTTL)
-                let hasher = PasswordHasher(
-                    cost: configuration.bcryptCost, threads: configuration.passwordHashThreads, queueLimit: configuration.passwordHashQueueLimit)
+                let (keys, tokens, hasher) = try await authCredentials(configuration)
                 let auth = AuthService(
                     users: storage.users, sessions: storage.sessions, tokens: tokens, hasher: hasher,
                     revocations: revocations, refreshTokenTTL: configuration.refreshTokenTTL)

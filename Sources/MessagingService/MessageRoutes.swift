@@ -31,7 +31,8 @@ public struct MessageRoutes: Sendable {
         var seq: Int64
     }
 
-    struct MessageList: Encodable, Sendable {
+    /// A page of history, as the public API and the internal one (for `sync`) answer it.
+    struct MessageList: Codable, Sendable {
         var messages: [Message]
         var hasMore: Bool
         enum CodingKeys: String, CodingKey {

@@ -54,15 +54,6 @@ public struct MessagingInternalRoutes: Sendable {
         var created: Bool
     }
 
-    struct PageAnswer: Codable, Sendable {
-        var messages: [Message]
-        var hasMore: Bool
-        enum CodingKeys: String, CodingKey {
-            case messages
-            case hasMore = "has_more"
-        }
-    }
-
     public func addRoutes(to router: some RouterMethods<ChatterRequestContext>) {
         router.post("/summaries") { request, context in
             let body = try await request.decode(as: SummariesRequest.self, context: context)
@@ -90,7 +81,7 @@ public struct MessagingInternalRoutes: Sendable {
             let page = try await service.history(
                 chatID: try context.pathParameter("chat_id"), userID: userID,
                 query: HistoryQuery(beforeSeq: try seq("before"), afterSeq: try seq("after"), limit: limit))
-            return JSONBody(PageAnswer(messages: page.messages, hasMore: page.hasMore))
+            return JSONBody(MessageRoutes.MessageList(messages: page.messages, hasMore: page.hasMore))
         }
     }
 }
@@ -129,7 +120,7 @@ public struct RemoteMessaging: ChatSummaryLookup, MessagingOperations {
         var path = "\(InternalAPI.pathPrefix)/chats/\(chatID.pathEscaped)/messages?user_id=\(userID.pathEscaped)&limit=\(query.limit)"
         if let after = query.afterSeq { path += "&after=\(after)" }
         if let before = query.beforeSeq { path += "&before=\(before)" }
-        let answer = try await client.call(.get, path, as: MessagingInternalRoutes.PageAnswer.self)
+        let answer = try await client.call(.get, path, as: MessageRoutes.MessageList.self)
         return MessagePage(messages: answer.messages, hasMore: answer.hasMore)
     }
 }
