@@ -20,16 +20,14 @@ import Testing
                 try await socket.send(["type": "ping"])
                 _ = try await socket.next { $0.type == "pong" }
             }
-            // A bad token in the first frame, or none in time, closes with 4001.
-            let badFrame = try await withSocket(port: api.port) { socket in
-                try await socket.send(["type": "auth", "token": alice.token + "x"])
-                return try await socket.waitForClose()
-            }
+            // A bad token in the first frame, or none in time, closes with 4001. These closes come
+            // right after the upgrade, so a raw probe reads them (see `CloseCodeProbe`).
+            let badFrame = try await CloseCodeProbe.closeCode(port: api.port, frames: [#"{"type":"auth","token":"\#(alice.token)x"}"#])
             #expect(badFrame == 4001)
-            let silent = try await withSocket(port: api.port) { socket in try await socket.waitForClose() }
+            let silent = try await CloseCodeProbe.closeCode(port: api.port)
             #expect(silent == 4001)
             // So does a bad header token.
-            let badHeader = try await withSocket(port: api.port, token: "not-a-token") { socket in try await socket.waitForClose() }
+            let badHeader = try await CloseCodeProbe.closeCode(port: api.port, authorization: "Bearer not-a-token")
             #expect(badHeader == 4001)
         }
     }
