@@ -50,7 +50,10 @@ public func buildServer(
         : try await mountRoles(on: router, configuration: configuration, logger: logger, metrics: metrics)
     let application = Application(
         router: router,
-        server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(ws: .init(maxFrameSize: 64 * 1024, autoPing: .disabled))),
+        // With the notification role here, `/v1/ws` is upgraded in the NIO pipeline and a socket
+        // keeps no task; a gateway relaying sockets to notification processes uses the router.
+        server: mounted.notifications.map { .realtime($0) }
+            ?? .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(ws: .init(maxFrameSize: 64 * 1024, autoPing: .disabled))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "chatter"),
         // Shut down in reverse: the server drains first, the stores close last.
         services: mounted.services,
@@ -63,6 +66,8 @@ public func buildServer(
 /// shutdown signal arrives.
 struct MountedRoles {
     var services: [any Service]
+    /// The real-time role, when this process runs it: it owns `/v1/ws`.
+    var notifications: NotificationService?
     var beforeShutdown: @Sendable () async -> Void
 }
 
@@ -92,12 +97,12 @@ func mountAllRoles(
     authRoutes.addAuthenticatedRoutes(to: authenticated)
     ChatRoutes(service: components.chats).addRoutes(to: authenticated)
     MessageRoutes(service: components.messaging, metrics: metrics).addRoutes(to: authenticated)
-    components.notifications.addRoutes(to: router)
 
     let notifications = components.notifications
     return MountedRoles(
         services: components.storageServices + components.dependencyServices
             + [components.hasher, components.relay] + components.notifications.services,
+        notifications: notifications,
         beforeShutdown: { await notifications.closeAllGoingAway() })
 }
 
@@ -141,7 +146,6 @@ func mountRoles(
         MessageRoutes(service: messaging, metrics: metrics).addRoutes(to: authenticated)
         MessagingInternalRoutes(service: messaging).addRoutes(to: internalAPI)
     }
-    parts.notifications?.addRoutes(to: router)
     var proxy: GatewayProxy?
     let proxied = Set(Role.allCases).subtracting(configuration.roles)
     if configuration.roles.contains(.gateway), !proxied.isEmpty {
@@ -163,6 +167,7 @@ func mountRoles(
     let finalProxy = proxy
     return MountedRoles(
         services: parts.storageServices + parts.dependencyServices + parts.roleServices + (proxy?.services ?? []),
+        notifications: notifications,
         beforeShutdown: {
             await notifications?.closeAllGoingAway()
             await finalProxy?.closeAllGoingAway()

@@ -13,22 +13,6 @@ final class SocketActivity: Sendable {
     }
 }
 
-/// Sits first in a socket's pipeline and notes every read, including the pongs the WebSocket
-/// layer answers pings with, which never reach the application.
-final class SocketActivityHandler: ChannelInboundHandler, Sendable {
-    typealias InboundIn = ByteBuffer
-    let activity: SocketActivity
-
-    init(activity: SocketActivity) {
-        self.activity = activity
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        activity.touch()
-        context.fireChannelRead(data)
-    }
-}
-
 /// Pings every open socket from one task, instead of a ping task and timer per socket, and
 /// drops sockets that stayed silent (no pong) for two intervals: a peer that vanished without
 /// closing (a phone that lost its network) would otherwise hold a socket for many minutes.

@@ -3,11 +3,9 @@ import ChatterHTTP
 import Foundation
 import HTTPTypes
 import Hummingbird
-import HummingbirdWebSocket
 import Logging
 import MessagingService
 import NIOCore
-import NIOWebSocket
 import ServiceLifecycle
 import Synchronization
 import Telemetry
@@ -42,7 +40,7 @@ public struct NotificationService: Sendable {
     let registry = ConnectionRegistry()
     let members: MembersCache
     let presence: PresenceTracker
-    let closer = SocketCloser()
+    let jobs = SocketJobs()
     /// Set once shutdown has begun: a socket that finishes authenticating after the sweep of
     /// `closeAllGoingAway` closes itself with 1001 too.
     let goingAway = GoingAwayFlag()
@@ -78,7 +76,7 @@ public struct NotificationService: Sendable {
             EventDispatcher(
                 log: log, registry: registry, members: members, group: group, lag: dispatcherLag, metrics: metrics, logger: logger),
             presence,
-            closer,
+            jobs,
             Heartbeat(registry: registry, interval: configuration.pingInterval),
             RevocationWatcher(registry: registry, revocations: revocations),
         ]
@@ -94,9 +92,6 @@ public struct NotificationService: Sendable {
         default: "error"
         }
     }
-
-    /// How long a requested close may take before the socket is dropped without a close frame.
-    static let closeGrace: Duration = .seconds(2)
 
     /// Open sockets in this process.
     public var connectionCount: Int { registry.count }
@@ -114,78 +109,64 @@ public struct NotificationService: Sendable {
         }
     }
 
-    public func addRoutes(to router: Router<ChatterRequestContext>) {
-        // Every upgrade is accepted and the token checked on the socket: a refused upgrade
-        // could only be the framework's bare 400, while a close code says what went wrong
-        // (4001 bad token, 1013 try again later) the same way for both ways of authenticating.
-        router.ws("/v1/ws") { _, _ in
-            .upgrade([:])
-        } onUpgrade: { inbound, outbound, context in
-            await serve(
-                inbound: inbound, outbound: outbound, request: context.request, channel: context.requestContext.channel,
-                logger: context.logger)
+    /// Takes over a socket the moment it is upgraded (on its event loop): installs its frame
+    /// handler and starts authentication — by the upgrade's `Authorization` header, or by a
+    /// first `auth` frame within the timeout. Every upgrade is accepted and the token checked
+    /// on the socket: a refused upgrade could only be a bare 400, while a close code says what
+    /// went wrong (4001 bad token, 1013 try again later) the same way for both ways of
+    /// authenticating.
+    func accept(channel: any Channel, authorization: String?, logger: Logger) throws {
+        let session = SocketSession(channel: channel)
+        try channel.pipeline.syncOperations.addHandler(
+            WebSocketFrameHandler(session: session, sink: self, maxMessageBytes: configuration.maxFrameBytes))
+        if let authorization {
+            received(.authorization(authorization), on: session)
+        } else {
+            // A timer on the socket's event loop, not a task: it costs nothing while it waits.
+            channel.eventLoop.scheduleTask(in: TimeAmount(configuration.authenticationTimeout)) {
+                guard session.connection == nil else { return }
+                session.closeOnLoop(code: CloseCode.authenticationFailed, reason: "authentication timeout")
+            }
         }
     }
 
-    /// One socket from upgrade to close. The socket's only task is this one, reading client
-    /// frames: outgoing frames are written on the event loop by the connection's writer, and
-    /// timers and closes are scheduled there or handed to the shared closer.
-    func serve(
-        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, request: Request, channel: any Channel, logger: Logger
-    ) async {
-        let current = ConnectionSlot()
-        let output = ChannelFrameOutput(channel: channel)
-        let activity = SocketActivity()
-        try? await channel.pipeline.addHandler(SocketActivityHandler(activity: activity), position: .first).get()
-        await withGracefulShutdownHandler {
-            var authTimeout: Scheduled<Void>?
-            if let header = request.headers[.authorization] {
-                guard let identity = await authenticateOrClose(outbound, failure: "invalid token", {
-                    try await authenticator.authenticate(authorizationHeader: header)
-                }) else { return }
-                await start(identity, output: output, activity: activity, outbound: outbound, channel: channel, into: current)
-            } else {
-                authTimeout = channel.eventLoop.scheduleTask(in: TimeAmount(configuration.authenticationTimeout)) {
-                    guard current.get() == nil else { return }
-                    closer.enqueue {
-                        try? await outbound.close(.init(codeNumber: Int(CloseCode.authenticationFailed)), reason: "authentication timeout")
-                    }
-                }
+    /// Answers one socket's queued inputs in order, then ends; the next input starts a new job.
+    func drain(_ session: SocketSession) async {
+        while let input = session.pop() {
+            await process(input, on: session)
+        }
+    }
+
+    private func process(_ input: SocketSession.Input, on session: SocketSession) async {
+        switch input {
+        case .authorization(let header):
+            guard let identity = await authenticateOrClose(session, failure: "invalid token", {
+                try await authenticator.authenticate(authorizationHeader: header)
+            }) else { return }
+            await start(identity, session: session)
+        case .text(let text):
+            if let connection = session.connection {
+                await handle(text, on: connection)
+                return
             }
-            do {
-                for try await message in inbound.messages(maxSize: configuration.maxFrameBytes) {
-                    guard case .text(let text) = message else {
-                        current.get()?.send(ServerFrame.error(ChatterError(Self.invalidFrame, "frames must be JSON text")))
-                        continue
-                    }
-                    if let connection = current.get() {
-                        await handle(text, on: connection)
-                        continue
-                    }
-                    // Unauthenticated: the only acceptable frame is `auth`.
-                    guard let frame = try? JSONDecoder().decode(ClientFrame.self, from: Data(text.utf8)), frame.type == "auth",
-                          let token = frame.token
-                    else {
-                        try? await outbound.close(.init(codeNumber: Int(CloseCode.authenticationFailed)), reason: "authentication failed")
-                        break
-                    }
-                    guard let identity = await authenticateOrClose(outbound, failure: "authentication failed", {
-                        try await authenticator.authenticate(bearer: token)
-                    }) else { break }
-                    authTimeout?.cancel()
-                    await start(identity, output: output, activity: activity, outbound: outbound, channel: channel, into: current)
-                }
-            } catch {
-                logger.debug("websocket inbound ended", metadata: [LoggingKeys.errorDetail: "\(error)"])
+            guard !session.isClosing else { return }
+            // Unauthenticated: the only acceptable frame is `auth`.
+            guard let frame = try? JSONDecoder().decode(ClientFrame.self, from: Data(text.utf8)), frame.type == "auth",
+                  let token = frame.token
+            else {
+                return session.close(code: CloseCode.authenticationFailed, reason: "authentication failed")
             }
-            authTimeout?.cancel()
-            if let connection = current.get() {
-                connection.requestClose(code: 1000, reason: "", dropPending: true)
-                metrics.webSocketClosed(reason: Self.closeReason(connection.closeRequest?.code))
-                presence.disconnected(userID: connection.userID, last: registry.remove(connection))
-            }
-        } onGracefulShutdown: {
-            current.get()?.requestClose(code: 1001, reason: "server going away", dropPending: false)
+            guard let identity = await authenticateOrClose(session, failure: "authentication failed", {
+                try await authenticator.authenticate(bearer: token)
+            }) else { return }
+            await start(identity, session: session)
+        case .binary:
+            session.connection?.send(ServerFrame.error(ChatterError(Self.invalidFrame, "frames must be JSON text")))
+        case .ended:
+            guard let connection = session.connection else { return }
+            connection.requestClose(code: 1000, reason: "", dropPending: true)
+            metrics.webSocketClosed(reason: Self.closeReason(connection.closeRequest?.code))
+            presence.disconnected(userID: connection.userID, last: registry.remove(connection))
         }
     }
 
@@ -193,38 +174,35 @@ public struct NotificationService: Sendable {
     /// checked (a dependency is down) is not a bad token: the client should retry later (1013),
     /// not log in again (4001).
     private func authenticateOrClose(
-        _ outbound: WebSocketOutboundWriter, failure reason: String, _ attempt: () async throws -> Identity
+        _ session: SocketSession, failure reason: String, _ attempt: () async throws -> Identity
     ) async -> Identity? {
         do {
             return try await attempt()
         } catch let error as ChatterError where error.code == .unavailable {
-            try? await outbound.close(.init(codeNumber: Int(CloseCode.tryAgainLater)), reason: "service unavailable, try again later")
+            session.close(code: CloseCode.tryAgainLater, reason: "service unavailable, try again later")
         } catch {
-            try? await outbound.close(.init(codeNumber: Int(CloseCode.authenticationFailed)), reason: reason)
+            session.close(code: CloseCode.authenticationFailed, reason: reason)
         }
         return nil
     }
 
     /// Registers an authenticated connection, greets it and tells presence.
-    private func start(
-        _ identity: Identity, output: ChannelFrameOutput, activity: SocketActivity, outbound: WebSocketOutboundWriter,
-        channel: any Channel, into slot: ConnectionSlot
-    ) async {
-        let closer = self.closer
+    private func start(_ identity: Identity, session: SocketSession) async {
+        guard !session.isClosing else { return }
+        let jobs = self.jobs
+        let channel = session.channel
         let connection = Connection(
-            userID: identity.userID, sessionID: identity.sessionID, output: output, queueCapacity: configuration.sendQueueCapacity,
-            activity: activity, holdLive: configuration.syncWindow > .zero
+            userID: identity.userID, sessionID: identity.sessionID, output: session.output,
+            queueCapacity: configuration.sendQueueCapacity, activity: session.activity, holdLive: configuration.syncWindow > .zero
         ) { connection, request in
-            // 1000 is the reader's own exit: the framework closes the socket itself.
+            // 1000 is the socket's own end: the TCP connection is already gone.
             guard request.code != 1000 else { return }
             // A client that stopped reading blocks even the close frame: give it a moment,
             // then drop the TCP connection.
-            channel.eventLoop.scheduleTask(in: TimeAmount(Self.closeGrace)) {
-                channel.close(promise: nil)
-            }
-            closer.enqueue {
+            channel.eventLoop.scheduleTask(in: SocketSession.closeGrace) { channel.close(promise: nil) }
+            jobs.enqueue {
                 await connection.writer.drained()
-                try? await outbound.close(.init(codeNumber: Int(request.code)), reason: request.reason)
+                session.close(code: request.code, reason: request.reason)
             }
         }
         connection.send(ServerFrame.ready(userID: identity.userID, sessionID: identity.sessionID))
@@ -232,7 +210,7 @@ public struct NotificationService: Sendable {
             // A timer on the socket's event loop, not a task: it costs nothing while it waits.
             channel.eventLoop.scheduleTask(in: TimeAmount(configuration.syncWindow)) { connection.releaseHold() }
         }
-        slot.set(connection)
+        session.attach(connection)
         let first = registry.add(connection)
         metrics.webSocketOpened()
         // Registered before the check: either the shutdown sweep saw this socket, or this sees
@@ -244,12 +222,20 @@ public struct NotificationService: Sendable {
     }
 }
 
-/// The connection of one socket once it has authenticated, shared by its tasks.
-final class ConnectionSlot: Sendable {
-    private let value = Mutex<Connection?>(nil)
+extension NotificationService: SocketInputSink {
+    func received(_ input: SocketSession.Input, on session: SocketSession) {
+        if session.push(input) {
+            jobs.enqueue { await self.drain(session) }
+        }
+    }
 
-    func get() -> Connection? { value.withLock { $0 } }
-    func set(_ connection: Connection) { value.withLock { $0 = connection } }
+    func quiesce(_ session: SocketSession) {
+        if let connection = session.connection {
+            connection.requestClose(code: 1001, reason: "server going away", dropPending: false)
+        } else {
+            session.close(code: 1001, reason: "server going away")
+        }
+    }
 }
 
 /// Whether the process has started closing sockets for shutdown.

@@ -1,9 +1,12 @@
 import ServiceLifecycle
 
-/// Runs the asynchronous part of closing sockets (waiting for queued frames, sending the close
-/// frame) for every connection of the process, so an open socket needs no task of its own
-/// waiting for a close that may never come. A job exists only while its socket is closing.
-final class SocketCloser: Service, Sendable {
+/// Runs the asynchronous work of every socket of the process — a client frame's answer, the
+/// sending of a close frame after the queued ones — as short child tasks of one task.
+///
+/// A socket itself has no task: it lives in its NIO pipeline and only hands work here, so an
+/// idle socket costs no task stack or task-allocator slabs. A job exists only while there is
+/// something to do for its socket.
+final class SocketJobs: Service, Sendable {
     typealias Job = @Sendable () async -> Void
     private let jobs: AsyncStream<Job>
     private let continuation: AsyncStream<Job>.Continuation
