@@ -25,6 +25,8 @@ final class Connection: Sendable {
         var heldCount = 0
         var close: CloseRequest?
         var lastTyping: [String: ContinuousClock.Instant] = [:]
+        /// Contacts this connection was last told are online.
+        var toldOnline: Set<String> = []
 
         /// Records `seq` as sent unless it already was; true when the frame should go out.
         mutating func claim(chatID: String, seq: Int64) -> Bool {
@@ -167,6 +169,18 @@ final class Connection: Sendable {
         }
         if !accepted { tooSlow() }
         return last
+    }
+
+    /// Queues a presence change unless this connection already knows it: "online" once while
+    /// the contact stays online, "offline" only after an "online". A user's first socket sends
+    /// a snapshot of who is online while contacts' own sockets announce themselves, and the two
+    /// can cross (two sockets connecting at once, or processes sharing presence through Redis);
+    /// presence is state, so the connection keeps what it told and drops repeats.
+    func sendPresence(userID: String, online: Bool, frame: ByteBuffer) {
+        let changed = state.withLock { state in
+            online ? state.toldOnline.insert(userID).inserted : state.toldOnline.remove(userID) != nil
+        }
+        if changed { send(frame) }
     }
 
     /// At most one typing broadcast per chat every `interval` from this connection.

@@ -84,6 +84,28 @@ enum ServerFrame {
         event(payload: encode(["kind": "presence", "user_id": userID, "status": online ? "online" : "offline"]))
     }
 
+    /// The user and status of a presence frame (from `presence(userID:online:)`); nil for any
+    /// other frame. Presence from other processes arrives as frame text.
+    static func presenceChange(in frame: String) -> (userID: String, online: Bool)? {
+        struct Envelope: Decodable {
+            struct Event: Decodable {
+                var kind: String
+                var userID: String?
+                var status: String?
+                enum CodingKeys: String, CodingKey {
+                    case kind, status
+                    case userID = "user_id"
+                }
+            }
+            var event: Event?
+        }
+        guard frame.contains("\"presence\""),
+              let event = try? JSONDecoder().decode(Envelope.self, from: Data(frame.utf8)).event, event.kind == "presence",
+              let userID = event.userID, let status = event.status
+        else { return nil }
+        return (userID, status == "online")
+    }
+
     static func encode(_ value: some Encodable) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]

@@ -49,7 +49,7 @@ final class PresenceTracker: Service, Sendable {
         let userContacts = (try? await contacts.contactIDs(of: connection.userID)) ?? []
         let elsewhere = await onlineElsewhere(userContacts.union([connection.userID]))
         for contact in userContacts where registry.isOnline(contact) || elsewhere.contains(contact) {
-            connection.send(ServerFrame.presence(userID: contact, online: true))
+            connection.sendPresence(userID: contact, online: true, frame: ByteBuffer(string: ServerFrame.presence(userID: contact, online: true)))
         }
         // Already online in another process: contacts know.
         if first && !wasPending && !elsewhere.contains(connection.userID) {
@@ -90,7 +90,7 @@ final class PresenceTracker: Service, Sendable {
         let text = ServerFrame.presence(userID: userID, online: online)
         let frame = ByteBuffer(string: text)
         for connection in registry.connections(of: userContacts) {
-            connection.send(frame)
+            connection.sendPresence(userID: userID, online: online, frame: frame)
         }
         await shared?.publish(text, to: userContacts, logger: logger)
     }

@@ -55,8 +55,13 @@ struct SharedRealtimeService: Service {
             do {
                 for await signal in try await shared.bus.signals() where signal.origin != shared.instance {
                     let frame = ByteBuffer(string: signal.frame)
+                    let presence = ServerFrame.presenceChange(in: signal.frame)
                     for connection in registry.connections(of: signal.recipients) {
-                        connection.send(frame)
+                        if let presence {
+                            connection.sendPresence(userID: presence.userID, online: presence.online, frame: frame)
+                        } else {
+                            connection.send(frame)
+                        }
                     }
                 }
             } catch {

@@ -250,3 +250,31 @@ extension Connection {
         #expect(!registry.isOnline("u"))
     }
 }
+
+@Suite struct PresenceDedupeTests {
+    @Test func eachConnectionHearsEachPresenceChangeOnce() {
+        let output = RecordingOutput()
+        let connection = Connection(userID: "alice", sessionID: "s", output: output, queueCapacity: 16)
+        func tell(_ user: String, _ online: Bool) {
+            connection.sendPresence(userID: user, online: online, frame: ByteBuffer(string: ServerFrame.presence(userID: user, online: online)))
+        }
+        tell("bob", false)  // never told online: nothing to take back
+        tell("bob", true)  // the snapshot …
+        tell("bob", true)  // … and bob's own announcement, crossing it
+        tell("carol", true)
+        tell("bob", false)
+        tell("bob", false)
+        tell("bob", true)  // back online after going offline
+        let told = output.frames.compactMap { ServerFrame.presenceChange(in: $0) }.map { "\($0.userID) \($0.online)" }
+        #expect(output.frames.count == 4)
+        #expect(told == ["bob true", "carol true", "bob false", "bob true"])
+    }
+
+    @Test func presenceFramesFromOtherProcessesAreRecognised() {
+        let change = ServerFrame.presenceChange(in: ServerFrame.presence(userID: "u1", online: false))
+        #expect(change?.userID == "u1")
+        #expect(change?.online == false)
+        #expect(ServerFrame.presenceChange(in: ServerFrame.typing(chatID: "c", userID: "u1")) == nil)
+        #expect(ServerFrame.presenceChange(in: "not json \"presence\"") == nil)
+    }
+}
