@@ -372,7 +372,7 @@ let package = Package(
             name: "GatewayTests",
             dependencies: [
                 "Telemetry",
-                "Gateway", "ChatterCore", "ChatService", "ServiceClient",
+                "Gateway", "ChatterCore", "ChatService", "MessagingService", "ServiceClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),

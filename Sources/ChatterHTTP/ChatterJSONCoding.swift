@@ -125,3 +125,25 @@ public struct JSONBody<Value: Encodable & Sendable>: ResponseGenerator, Sendable
         try Response.json(value, status: status)
     }
 }
+
+/// A JSON body written by the value itself (`JSONWritable`) instead of `JSONEncoder`: for the
+/// responses read most (a history page, a sent message), where the encoder's generic machinery
+/// cost more than the rest of the request.
+public struct WrittenJSONBody<Value: JSONWritable & Sendable>: ResponseGenerator, Sendable {
+    public var value: Value
+    public var status: HTTPResponse.Status
+
+    public init(_ value: Value, status: HTTPResponse.Status = .ok) {
+        self.value = value
+        self.status = status
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        var writer = JSONWriter(capacity: 1024)
+        value.write(to: &writer)
+        return Response(
+            status: status,
+            headers: [.contentType: Response.jsonContentType, .contentLength: String(writer.bytes.count)],
+            body: .init(byteBuffer: ByteBuffer(bytes: writer.bytes)))
+    }
+}

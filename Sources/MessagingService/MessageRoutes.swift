@@ -32,12 +32,23 @@ public struct MessageRoutes: Sendable {
     }
 
     /// A page of history, as the public API and the internal one (for `sync`) answer it.
-    struct MessageList: Codable, Sendable {
+    struct MessageList: Codable, Sendable, JSONWritable {
         var messages: [Message]
         var hasMore: Bool
         enum CodingKeys: String, CodingKey {
             case messages
             case hasMore = "has_more"
+        }
+
+        func write(to writer: inout JSONWriter) {
+            writer.beginObject()
+            writer.key("has_more")
+            writer.bool(hasMore)
+            writer.key("messages")
+            writer.beginArray()
+            for message in messages { message.write(to: &writer) }
+            writer.endArray()
+            writer.endObject()
         }
     }
 
@@ -48,7 +59,7 @@ public struct MessageRoutes: Sendable {
             let body = try await request.decode(as: SendRequest.self, context: context)
             let result = try await service.send(chatID: chatID, senderID: identity.userID, body: body.body, clientMsgID: body.clientMsgID)
             if result.created { metrics.messageSent(transport: "http") }
-            return JSONBody(result.message, status: result.created ? .created : .ok)
+            return WrittenJSONBody(result.message, status: result.created ? .created : .ok)
         }
         router.get("/v1/chats/:chat_id/messages") { request, context in
             let identity = try context.requireIdentity()
@@ -57,7 +68,7 @@ public struct MessageRoutes: Sendable {
                 afterSeq: try Validation.sequenceNumber(request.query("after_seq"), field: "after_seq"),
                 limit: try Validation.limit(request.query("limit"), default: 50, range: 1...200))
             let page = try await service.history(chatID: try context.pathParameter("chat_id"), userID: identity.userID, query: query)
-            return JSONBody(MessageList(messages: page.messages, hasMore: page.hasMore))
+            return WrittenJSONBody(MessageList(messages: page.messages, hasMore: page.hasMore))
         }
         router.patch("/v1/chats/:chat_id/messages/:message_id") { request, context in
             let identity = try context.requireIdentity()

@@ -53,4 +53,26 @@ import Testing
         writer.endObject()
         #expect(writer.text == #"{"a":1,"b":{"c":"d","e":-5},"f":false}"#)
     }
+
+    @Test func arraysSeparateTheirElements() {
+        var writer = JSONWriter()
+        writer.beginObject()
+        writer.key("empty")
+        writer.beginArray()
+        writer.endArray()
+        writer.key("list")
+        writer.beginArray()
+        writer.int(1)
+        writer.string("two")
+        writer.beginObject()
+        writer.field("three", 3)
+        writer.endObject()
+        writer.beginArray()
+        writer.bool(true)
+        writer.endArray()
+        writer.endArray()
+        writer.field("z", "last")
+        writer.endObject()
+        #expect(writer.text == #"{"empty":[],"list":[1,"two",{"three":3},[true]],"z":"last"}"#)
+    }
 }

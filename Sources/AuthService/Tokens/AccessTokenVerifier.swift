@@ -12,6 +12,8 @@ public struct AccessTokenVerifier: Sendable {
     let keys: [String: Curve25519.Signing.PublicKey]
     let issuer: String
     let audience: String
+    /// Shared by copies of this verifier; a verifier with other keys gets its own.
+    let verified = VerifiedTokenCache()
 
     init(keys: [String: Curve25519.Signing.PublicKey], issuer: String, audience: String) {
         self.keys = keys
@@ -43,9 +45,35 @@ public struct AccessTokenVerifier: Sendable {
     }
 
     public func verify(_ token: String, now: Timestamp = .now()) throws -> AccessTokenClaims {
-        func reject(_ reason: String) -> ChatterError {
-            ChatterError(.unauthorized, "invalid or expired access token", detail: reason)
-        }
+        if let claims = try cachedClaims(token, now: now) { return claims }
+        let claims = try verifyFully(token, now: now)
+        verified.insert(claims, for: token, now: now)
+        return claims
+    }
+
+    /// The claims of `token` if this verifier has already checked it (the clock checks made
+    /// again); nil when it has not.
+    public func cachedClaims(_ token: String, now: Timestamp = .now()) throws -> AccessTokenClaims? {
+        guard let claims = verified.claims(for: token) else { return nil }
+        try Self.checkTime(of: claims, now: now)
+        return claims
+    }
+
+    static func reject(_ reason: String) -> ChatterError {
+        ChatterError(.unauthorized, "invalid or expired access token", detail: reason)
+    }
+
+    /// The checks that depend on the clock, made on every use of a token.
+    static func checkTime(of claims: AccessTokenClaims, now: Timestamp) throws {
+        let nowSeconds = now.secondsSinceEpoch
+        guard claims.expiresAt > nowSeconds - AccessTokens.leeway else { throw reject("expired") }
+        guard claims.issuedAt <= nowSeconds + AccessTokens.leeway else { throw reject("issued in the future") }
+        if let notBefore = claims.notBefore, notBefore > nowSeconds + AccessTokens.leeway { throw reject("not yet valid") }
+    }
+
+    /// Every check, from the token's text.
+    func verifyFully(_ token: String, now: Timestamp) throws -> AccessTokenClaims {
+        let reject = Self.reject
         guard token.utf8.count <= AccessTokens.maxTokenLength else { throw reject("token too long") }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3 else { throw reject("not a compact JWS") }
@@ -60,12 +88,9 @@ public struct AccessTokenVerifier: Sendable {
         guard let payloadBytes = Base64URL.decode(parts[1]),
               let claims = try? JSONDecoder().decode(AccessTokenClaims.self, from: Data(payloadBytes))
         else { throw reject("unreadable claims") }
-        let nowSeconds = now.secondsSinceEpoch
         guard claims.issuer == issuer else { throw reject("wrong issuer") }
         guard claims.audience.contains(audience) else { throw reject("wrong audience") }
-        guard claims.expiresAt > nowSeconds - AccessTokens.leeway else { throw reject("expired") }
-        guard claims.issuedAt <= nowSeconds + AccessTokens.leeway else { throw reject("issued in the future") }
-        if let notBefore = claims.notBefore, notBefore > nowSeconds + AccessTokens.leeway { throw reject("not yet valid") }
+        try Self.checkTime(of: claims, now: now)
         return claims
     }
 }

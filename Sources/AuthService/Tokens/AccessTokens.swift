@@ -21,6 +21,8 @@ public struct AccessTokens: Sendable {
 
     private let signingKey: Key
     private let verificationKeys: [String: Curve25519.Signing.PublicKey]
+    /// One for the life of these keys, so its cache of verified tokens is kept.
+    private let verifier: AccessTokenVerifier
     public let issuer: String
     public let audience: String
     public let lifetimeSeconds: Int64
@@ -35,6 +37,7 @@ public struct AccessTokens: Sendable {
         }
         signingKey = first
         verificationKeys = Dictionary(usable.map { ($0.id, $0.privateKey.publicKey) }, uniquingKeysWith: { first, _ in first })
+        verifier = AccessTokenVerifier(keys: verificationKeys, issuer: issuer, audience: audience)
         self.issuer = issuer
         self.audience = audience
         self.lifetimeSeconds = lifetimeSeconds
@@ -54,7 +57,7 @@ public struct AccessTokens: Sendable {
     }
 
     public func verify(_ token: String, now: Timestamp = .now()) throws -> AccessTokenClaims {
-        try AccessTokenVerifier(keys: verificationKeys, issuer: issuer, audience: audience).verify(token, now: now)
+        try verifier.verify(token, now: now)
     }
 
     /// The public keys as a JWKS (RFC 7517/8037), for `/.well-known/jwks.json`.

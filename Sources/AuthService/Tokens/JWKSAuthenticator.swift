@@ -39,12 +39,28 @@ public final class JWKSAuthenticator: BearerAuthenticator {
     }
 
     public func authenticate(bearer token: String) async throws -> Identity {
-        let verifier = try await verifier(for: AccessTokenVerifier.keyID(of: token))
-        let claims = try verifier.verify(token)
+        let claims: AccessTokenClaims
+        if let cached = try cachedClaims(token) {
+            claims = cached
+        } else {
+            let verifier = try await verifier(for: AccessTokenVerifier.keyID(of: token))
+            claims = try verifier.verify(token)
+        }
         if try await revocations.isRevoked(sessionID: claims.sessionID, now: .now()) {
             throw ChatterError(.unauthorized, "invalid or expired access token", detail: "session revoked")
         }
         return Identity(userID: claims.subject, sessionID: claims.sessionID, tokenID: claims.tokenID)
+    }
+
+    /// A token the current key set already verified, while that key set is not due for its
+    /// refresh: no header to parse, no key to look up.
+    private func cachedClaims(_ token: String) throws -> AccessTokenClaims? {
+        let now = ContinuousClock.now
+        let fresh = state.withLock { state -> AccessTokenVerifier? in
+            guard let verifier = state.verifier, let fetchedAt = state.fetchedAt, now - fetchedAt < maxAge else { return nil }
+            return verifier
+        }
+        return try fresh?.cachedClaims(token)
     }
 
     /// The key set to check a token naming `keyID` with, fetched again when that is due.

@@ -6,8 +6,10 @@
 /// `.sortedKeys` output); the writer adds commas and escapes strings as RFC 8259 requires.
 public struct JSONWriter: Sendable {
     public private(set) var bytes: [UInt8] = []
-    /// One flag per open object: does it need a comma before the next key?
+    /// One flag per open object or array: does it need a comma before the next key or element?
     private var needsComma: [Bool] = []
+    /// One flag per open container: is it an array (elements get commas without keys)?
+    private var inArray: [Bool] = []
 
     public init(capacity: Int = 256) {
         bytes.reserveCapacity(capacity)
@@ -16,13 +18,30 @@ public struct JSONWriter: Sendable {
     public var text: String { String(decoding: bytes, as: UTF8.self) }
 
     public mutating func beginObject() {
+        beforeValue()
         bytes.append(UInt8(ascii: "{"))
         needsComma.append(false)
+        inArray.append(false)
     }
 
     public mutating func endObject() {
         bytes.append(UInt8(ascii: "}"))
         needsComma.removeLast()
+        inArray.removeLast()
+        markValueWritten()
+    }
+
+    public mutating func beginArray() {
+        beforeValue()
+        bytes.append(UInt8(ascii: "["))
+        needsComma.append(false)
+        inArray.append(true)
+    }
+
+    public mutating func endArray() {
+        bytes.append(UInt8(ascii: "]"))
+        needsComma.removeLast()
+        inArray.removeLast()
         markValueWritten()
     }
 
@@ -34,22 +53,26 @@ public struct JSONWriter: Sendable {
     }
 
     public mutating func string(_ value: String) {
+        beforeValue()
         writeString(value)
         markValueWritten()
     }
 
     public mutating func int(_ value: Int64) {
+        beforeValue()
         bytes.append(contentsOf: String(value).utf8)
         markValueWritten()
     }
 
     public mutating func bool(_ value: Bool) {
+        beforeValue()
         bytes.append(contentsOf: (value ? "true" : "false").utf8)
         markValueWritten()
     }
 
     /// Inserts text that is already valid JSON (an encoded object).
     public mutating func raw(_ json: String) {
+        beforeValue()
         bytes.append(contentsOf: json.utf8)
         markValueWritten()
     }
@@ -62,6 +85,11 @@ public struct JSONWriter: Sendable {
     public mutating func field(_ name: String, _ value: Int64) {
         key(name)
         int(value)
+    }
+
+    /// An array element after another needs a comma; in an object, `key` wrote it.
+    private mutating func beforeValue() {
+        if inArray.last == true, needsComma.last == true { bytes.append(UInt8(ascii: ",")) }
     }
 
     private mutating func markValueWritten() {
@@ -97,7 +125,21 @@ public struct JSONWriter: Sendable {
     }
 }
 
-extension Message {
+/// A value that writes its own JSON (the same as `JSONEncoder` with `.sortedKeys` gives), for
+/// responses on the hot path.
+public protocol JSONWritable {
+    func write(to writer: inout JSONWriter)
+}
+
+extension JSONWritable {
+    public var writtenJSON: [UInt8] {
+        var writer = JSONWriter()
+        write(to: &writer)
+        return writer.bytes
+    }
+}
+
+extension Message: JSONWritable {
     /// The same object `JSONEncoder` with `.sortedKeys` gives, written by hand.
     public func write(to writer: inout JSONWriter) {
         writer.beginObject()

@@ -81,7 +81,7 @@ public struct MessagingInternalRoutes: Sendable {
             let page = try await service.history(
                 chatID: try context.pathParameter("chat_id"), userID: userID,
                 query: HistoryQuery(beforeSeq: try seq("before"), afterSeq: try seq("after"), limit: limit))
-            return JSONBody(MessageRoutes.MessageList(messages: page.messages, hasMore: page.hasMore))
+            return WrittenJSONBody(MessageRoutes.MessageList(messages: page.messages, hasMore: page.hasMore))
         }
     }
 }
