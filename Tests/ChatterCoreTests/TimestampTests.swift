@@ -1,5 +1,6 @@
-import ChatterCore
 import Testing
+
+@testable import ChatterCore
 
 @Suite struct TimestampTests {
     @Test func formatsRFC3339WithMilliseconds() {
@@ -20,5 +21,24 @@ import Testing
     @Test(arguments: ["", "yesterday", "2026-11-26 08:59:37Z", "2026-11-26T08:59:37+01:00", "2026-11-26T08:59:37.Z", "2026-1x-26T08:59:37Z"])
     func rejectsOtherForms(_ text: String) {
         #expect(Timestamp(rfc3339: text) == nil)
+    }
+
+    /// The digit-writing formatter agrees with the C library's calendar: leap days, century
+    /// rules, month ends, before the epoch, and a spread of instants over four centuries.
+    @Test func agreesWithTheCalendarEverywhere() {
+        var instants: [Int64] = [
+            0, -1, 951_782_400_000, 951_868_799_999, 4_107_542_400_000, 4_102_444_799_999, -2_208_988_800_000,
+            -62_135_596_800_000, 253_402_300_799_999, 1_709_164_800_000, 1_709_251_199_999,
+        ]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<5000 { instants.append(Int64.random(in: -2_208_988_800_000...7_258_118_400_000, using: &generator)) }
+        for millis in instants {
+            let value = Timestamp(millisecondsSinceEpoch: millis)
+            #expect(value.rfc3339 == value.calendarRFC3339, "\(millis)")
+        }
+        // Past year 9999 the calendar's text is used.
+        let far = Timestamp(millisecondsSinceEpoch: 253_402_300_800_000)
+        #expect(far.rfc3339 == far.calendarRFC3339)
+        #expect(far.rfc3339.hasPrefix("10000-01-01T00:00:00.000Z"))
     }
 }

@@ -98,7 +98,7 @@ public struct ChatEvent: Sendable, Hashable, Codable {
                 writer.key("message")
                 message.write(to: &writer)
             }
-            writer.field("occurred_at", occurredAt.rfc3339)
+            writer.field("occurred_at", occurredAt)
             if let seq { writer.field("seq", seq) }
             if let userID { writer.field("user_id", userID) }
             writer.endObject()

@@ -82,6 +82,16 @@ public struct JSONWriter: Sendable {
         string(value)
     }
 
+    /// A timestamp as its RFC 3339 string, written without building the string.
+    public mutating func field(_ name: String, _ value: Timestamp) {
+        key(name)
+        beforeValue()
+        bytes.append(UInt8(ascii: "\""))
+        value.appendRFC3339(to: &bytes)
+        bytes.append(UInt8(ascii: "\""))
+        markValueWritten()
+    }
+
     public mutating func field(_ name: String, _ value: Int64) {
         key(name)
         int(value)
@@ -146,10 +156,10 @@ extension Message: JSONWritable {
         if let body { writer.field("body", body) }
         writer.field("chat_id", chatID)
         writer.field("client_msg_id", clientMsgID)
-        writer.field("created_at", createdAt.rfc3339)
+        writer.field("created_at", createdAt)
         writer.key("deleted")
         writer.bool(deleted)
-        if let editedAt { writer.field("edited_at", editedAt.rfc3339) }
+        if let editedAt { writer.field("edited_at", editedAt) }
         writer.field("id", id)
         writer.field("sender_id", senderID)
         writer.field("seq", seq)

@@ -40,6 +40,54 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
 
     /// RFC 3339 in UTC with exactly three fractional digits, e.g. `2026-11-26T11:28:33.120Z`.
     public var rfc3339: String {
+        var bytes: [UInt8] = []
+        appendRFC3339(to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends the `rfc3339` text as UTF-8. Every message in a history page and every event
+    /// carries timestamps, so this writes digits straight into the buffer (the civil date from
+    /// the day count, Hinnant's algorithm) instead of building strings.
+    public func appendRFC3339(to bytes: inout [UInt8]) {
+        let seconds = millisecondsSinceEpoch.floorDiv(1000)
+        let millis = Int(millisecondsSinceEpoch.floorMod(1000))
+        let secondOfDay = Int(seconds.floorMod(86_400))
+        let shifted = seconds.floorDiv(86_400) + 719_468
+        let era = shifted.floorDiv(146_097)
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = Int(dayOfYear - (153 * monthIndex + 2) / 5 + 1)
+        let month = Int(monthIndex < 10 ? monthIndex + 3 : monthIndex - 9)
+        let year = Int(yearOfEra + era * 400) + (month <= 2 ? 1 : 0)
+        guard (0...9999).contains(year) else { return bytes.append(contentsOf: calendarRFC3339.utf8) }
+        func digits(_ value: Int, _ width: Int) {
+            var divisor = 1
+            for _ in 1..<width { divisor *= 10 }
+            while divisor > 0 {
+                bytes.append(UInt8(48 + (value / divisor) % 10))
+                divisor /= 10
+            }
+        }
+        digits(year, 4)
+        bytes.append(UInt8(ascii: "-"))
+        digits(month, 2)
+        bytes.append(UInt8(ascii: "-"))
+        digits(day, 2)
+        bytes.append(UInt8(ascii: "T"))
+        digits(secondOfDay / 3600, 2)
+        bytes.append(UInt8(ascii: ":"))
+        digits(secondOfDay / 60 % 60, 2)
+        bytes.append(UInt8(ascii: ":"))
+        digits(secondOfDay % 60, 2)
+        bytes.append(UInt8(ascii: "."))
+        digits(millis, 3)
+        bytes.append(UInt8(ascii: "Z"))
+    }
+
+    /// The C library's calendar, for years outside 0–9999 (and as the tests' reference).
+    var calendarRFC3339: String {
         var seconds = time_t(millisecondsSinceEpoch.floorDiv(1000))
         let millis = Int(millisecondsSinceEpoch.floorMod(1000))
         var parts = tm()
