@@ -249,7 +249,7 @@ let package = Package(
         .target(
             name: "LoadGenerator",
             dependencies: [
-                "ChatterCore",
+                "ChatterCore", "ServiceClient",
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -1,11 +1,30 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import HTTPTypes
+import NIOCore
+import ServiceClient
 
-/// The few REST calls a load run needs to set itself up: accounts and group chats.
+/// The few REST calls a load run needs to set itself up (accounts and group chats) and to check
+/// its verdict (history).
+///
+/// On Chatter's own HTTP client: every call has a deadline, so a run cannot hang on a request
+/// that is never answered (URLSession on Linux once left a benchmark waiting for 11 minutes
+/// with the responses sitting unread in its sockets). A 503 (the server is overloaded or a
+/// dependency is down) or a request that never left is retried a few times, as a client would.
 struct HTTPSetup: Sendable {
     let baseURL: String
+    private let endpoint: ServiceEndpoint?
+    private let client: ServiceHTTPClient
+
+    static let attempts = 5
+
+    init(baseURL: String) {
+        self.baseURL = baseURL
+        endpoint = try? ServiceEndpoint(url: baseURL)
+        var configuration = ServiceHTTPClient.Configuration()
+        configuration.connectTimeout = .seconds(5)
+        configuration.requestTimeout = .seconds(30)
+        client = ServiceHTTPClient(configuration: configuration)
+    }
 
     struct Account: Sendable {
         var userID: String
@@ -31,10 +50,8 @@ struct HTTPSetup: Sendable {
     }
 
     func history(chatID: String, afterSeq: Int64, token: String) async throws -> (seqs: [Int64], hasMore: Bool) {
-        var request = URLRequest(url: try url("/v1/chats/\(chatID)/messages?after_seq=\(afterSeq)&limit=200"))
-        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
-        let (data, response) = try await URLSession.shared.data(for: request)
-        guard (response as? HTTPURLResponse)?.statusCode == 200,
+        let (status, data) = try await call(.get, "/v1/chats/\(chatID)/messages?after_seq=\(afterSeq)&limit=200", body: nil, token: token)
+        guard status == 200,
               let json = try JSONSerialization.jsonObject(with: data) as? [String: Any],
               let messages = json["messages"] as? [[String: Any]]
         else { throw SetupError(description: "history of \(chatID) failed") }
@@ -54,21 +71,33 @@ struct HTTPSetup: Sendable {
     }
 
     private func post(_ path: String, _ body: [String: Any], token: String?, expect status: Int) async throws -> [String: Any] {
-        var request = URLRequest(url: try url(path))
-        request.httpMethod = "POST"
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
-        request.httpBody = try JSONSerialization.data(withJSONObject: body)
-        let (data, response) = try await URLSession.shared.data(for: request)
-        let code = (response as? HTTPURLResponse)?.statusCode ?? 0
+        let (code, data) = try await call(.post, path, body: try JSONSerialization.data(withJSONObject: body), token: token)
         guard code == status else {
             throw SetupError(description: "POST \(path) answered \(code): \(String(decoding: data.prefix(300), as: UTF8.self))")
         }
         return try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
     }
 
-    private func url(_ path: String) throws -> URL {
-        guard let url = URL(string: baseURL + path) else { throw SetupError(description: "bad URL \(baseURL + path)") }
-        return url
+    private func call(_ method: HTTPRequest.Method, _ path: String, body: Data?, token: String?) async throws -> (Int, Data) {
+        guard let endpoint else { throw SetupError(description: "bad URL \(baseURL)") }
+        var headers = HTTPFields()
+        if body != nil { headers[.contentType] = "application/json" }
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        let request = ServiceRequest(method: method, path: path, headerFields: headers, body: body.map { ByteBuffer(bytes: $0) })
+        var attempt = 1
+        while true {
+            do {
+                let response = try await client.execute(request, on: endpoint)
+                if response.status.code == 503, attempt < Self.attempts {
+                    try await Task.sleep(for: .milliseconds(200 * attempt))
+                    attempt += 1
+                    continue
+                }
+                return (response.status.code, Data(response.body.readableBytesView))
+            } catch let error as ServiceClientError where !error.requestSent && attempt < Self.attempts {
+                try await Task.sleep(for: .milliseconds(200 * attempt))
+                attempt += 1
+            }
+        }
     }
 }

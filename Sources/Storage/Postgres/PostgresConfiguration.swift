@@ -5,7 +5,8 @@ import Foundation
 ///
 /// Built from `CHATTER_DATABASE_URL`, `postgres://user:pass@host:port/db`. Query options:
 /// `sslmode=disable|prefer|require` (default `prefer`: TLS when the server offers it),
-/// `pool_size=N` caps the pool, `acquire_timeout_ms=N` bounds the wait for a connection.
+/// `pool_size=N` caps the pool, `pool_min=N` keeps that many open, `acquire_timeout_ms=N`
+/// bounds the wait for a connection.
 public struct PostgresConfiguration: Sendable, Hashable {
     /// The environment variable the server reads its database URL from.
     public static let environmentKey = "CHATTER_DATABASE_URL"
@@ -19,6 +20,11 @@ public struct PostgresConfiguration: Sendable, Hashable {
     public var tls: TLSMode
     /// The most connections the pool opens (`pool_size`, default 20).
     public var maximumConnections: Int
+    /// Connections the pool keeps open even when idle (`pool_min`, default 4, at most
+    /// `maximumConnections`). A burst (a client fleet reconnecting after a deploy) then finds
+    /// them ready: opening many connections at once is exactly when a busy database is slowest
+    /// to accept them, and calls waiting on those connects time out as 503s.
+    public var minimumConnections: Int = 4
     /// How long a call waits for a pooled connection before it fails with 503
     /// (`acquire_timeout_ms`, default 5 s). While the database is down, every call fails
     /// after at most this long instead of hanging.
@@ -59,6 +65,7 @@ public struct PostgresConfiguration: Sendable, Hashable {
                   database: database.isEmpty ? user : database,
                   tls: try TLSMode(sslmode: options["sslmode"]))
         if let size = options["pool_size"].flatMap(Int.init), size > 0 { maximumConnections = size }
+        if let size = options["pool_min"].flatMap(Int.init), size >= 0 { minimumConnections = size }
         if let ms = options["acquire_timeout_ms"].flatMap(Int.init), ms > 0 { acquireTimeout = .milliseconds(ms) }
     }
 
