@@ -15,7 +15,9 @@ struct HTTPSetup: Sendable {
     private let endpoint: ServiceEndpoint?
     private let client: ServiceHTTPClient
 
-    static let attempts = 5
+    /// How long a call keeps retrying 503s and requests that never left (a dependency
+    /// restarting takes a few seconds).
+    static let retryBudget: Duration = .seconds(30)
 
     init(baseURL: String) {
         self.baseURL = baseURL
@@ -36,7 +38,18 @@ struct HTTPSetup: Sendable {
     }
 
     func register(username: String) async throws -> Account {
-        let json = try await post("/v1/auth/register", ["username": username, "password": "load-test-password"], token: nil, expect: 201)
+        let credentials = ["username": username, "password": "load-test-password"]
+        let (status, data, retried) = try await call(.post, "/v1/auth/register", body: try JSONSerialization.data(withJSONObject: credentials), token: nil)
+        let json: [String: Any]
+        if status == 409, retried {
+            // An earlier attempt created the account but its answer was lost: log in instead.
+            json = try await post("/v1/auth/login", credentials, token: nil, expect: 200)
+        } else {
+            guard status == 201 else {
+                throw SetupError(description: "POST /v1/auth/register answered \(status): \(String(decoding: data.prefix(300), as: UTF8.self))")
+            }
+            json = try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
+        }
         guard let token = json["access_token"] as? String, let user = json["user"] as? [String: Any], let id = user["id"] as? String else {
             throw SetupError(description: "register \(username): unexpected response")
         }
@@ -50,7 +63,7 @@ struct HTTPSetup: Sendable {
     }
 
     func history(chatID: String, afterSeq: Int64, token: String) async throws -> (seqs: [Int64], hasMore: Bool) {
-        let (status, data) = try await call(.get, "/v1/chats/\(chatID)/messages?after_seq=\(afterSeq)&limit=200", body: nil, token: token)
+        let (status, data, _) = try await call(.get, "/v1/chats/\(chatID)/messages?after_seq=\(afterSeq)&limit=200", body: nil, token: token)
         guard status == 200,
               let json = try JSONSerialization.jsonObject(with: data) as? [String: Any],
               let messages = json["messages"] as? [[String: Any]]
@@ -71,33 +84,35 @@ struct HTTPSetup: Sendable {
     }
 
     private func post(_ path: String, _ body: [String: Any], token: String?, expect status: Int) async throws -> [String: Any] {
-        let (code, data) = try await call(.post, path, body: try JSONSerialization.data(withJSONObject: body), token: token)
+        let (code, data, _) = try await call(.post, path, body: try JSONSerialization.data(withJSONObject: body), token: token)
         guard code == status else {
             throw SetupError(description: "POST \(path) answered \(code): \(String(decoding: data.prefix(300), as: UTF8.self))")
         }
         return try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
     }
 
-    private func call(_ method: HTTPRequest.Method, _ path: String, body: Data?, token: String?) async throws -> (Int, Data) {
+    /// The status and body, and whether the request had to be retried.
+    private func call(_ method: HTTPRequest.Method, _ path: String, body: Data?, token: String?) async throws -> (Int, Data, Bool) {
         guard let endpoint else { throw SetupError(description: "bad URL \(baseURL)") }
         var headers = HTTPFields()
         if body != nil { headers[.contentType] = "application/json" }
         if let token { headers[.authorization] = "Bearer \(token)" }
         let request = ServiceRequest(method: method, path: path, headerFields: headers, body: body.map { ByteBuffer(bytes: $0) })
-        var attempt = 1
+        let deadline = ContinuousClock.now + Self.retryBudget
+        var delay = Duration.milliseconds(200)
+        var retried = false
         while true {
             do {
                 let response = try await client.execute(request, on: endpoint)
-                if response.status.code == 503, attempt < Self.attempts {
-                    try await Task.sleep(for: .milliseconds(200 * attempt))
-                    attempt += 1
-                    continue
+                guard response.status.code == 503, ContinuousClock.now + delay < deadline else {
+                    return (response.status.code, Data(response.body.readableBytesView), retried)
                 }
-                return (response.status.code, Data(response.body.readableBytesView))
-            } catch let error as ServiceClientError where !error.requestSent && attempt < Self.attempts {
-                try await Task.sleep(for: .milliseconds(200 * attempt))
-                attempt += 1
+            } catch let error as ServiceClientError where !error.requestSent && ContinuousClock.now + delay < deadline {
+                // Not sent: nothing happened on the server, so any request may go again.
             }
+            try await Task.sleep(for: delay)
+            delay = min(delay * 2, .seconds(2))
+            retried = true
         }
     }
 }

@@ -104,3 +104,57 @@ def test_heartbeat_keeps_answering_clients_and_drops_silent_ones(launch, monkeyp
         closed = True
     assert closed, "a silent socket was not dropped"
     alive.close()
+
+
+def _close_code(ws, seconds=10):
+    """Reads until the server's close frame and returns its code."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        opcode, frame = ws.recv_data_frame(control_frame=True)
+        if opcode == websocket.ABNF.OPCODE_CLOSE:
+            return struct.unpack("!H", frame.data[:2])[0]
+    raise AssertionError("no close frame")
+
+
+def test_websocket_protocol_fragments_pings_and_bad_frames(server):
+    """The server's own WebSocket handling: fragmented messages are joined, pings answered with
+    their payload, and broken frames closed with the RFC 6455 codes."""
+    user = server.register()
+    url = server.base_url.replace("http://", "ws://") + "/v1/ws"
+    header = [f"Authorization: Bearer {user['access_token']}"]
+    ABNF = websocket.ABNF
+
+    def connect():
+        ws = websocket.create_connection(url, header=header, timeout=10)
+        assert json.loads(ws.recv())["type"] == "ready"
+        return ws
+
+    ws = connect()
+    ws.send_frame(ABNF.create_frame('{"type":', ABNF.OPCODE_TEXT, fin=0))
+    ws.send_frame(ABNF.create_frame('"ping"}', ABNF.OPCODE_CONT, fin=1))
+    ws.ping(b"are you there")
+    seen_pong_frame, seen_json_pong = False, False
+    while not (seen_pong_frame and seen_json_pong):
+        opcode, frame = ws.recv_data_frame(control_frame=True)
+        if opcode == ABNF.OPCODE_PONG:
+            assert frame.data == b"are you there"
+            seen_pong_frame = True
+        elif opcode == ABNF.OPCODE_TEXT and json.loads(frame.data).get("type") == "pong":
+            seen_json_pong = True
+    # Text that is not UTF-8: 1007.
+    ws.send_frame(ABNF.create_frame(b"\xc3\x28", ABNF.OPCODE_TEXT))
+    assert _close_code(ws) == 1007
+    ws.close()
+
+    # A message whose fragments add up to more than 64 KiB: 1009.
+    ws = connect()
+    ws.send_frame(ABNF.create_frame("x" * 40_000, ABNF.OPCODE_TEXT, fin=0))
+    ws.send_frame(ABNF.create_frame("x" * 40_000, ABNF.OPCODE_CONT, fin=1))
+    assert _close_code(ws) == 1009
+    ws.close()
+
+    # A continuation with no message to continue: 1002.
+    ws = connect()
+    ws.send_frame(ABNF.create_frame("stray", ABNF.OPCODE_CONT, fin=1))
+    assert _close_code(ws) == 1002
+    ws.close()
