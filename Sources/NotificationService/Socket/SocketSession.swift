@@ -72,7 +72,7 @@ final class SocketSession: Sendable {
             state.draining = true
             return (true, pause)
         }
-        if pause { channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in } }
+        if pause { applyReading() }
         return start
     }
 
@@ -100,8 +100,20 @@ final class SocketSession: Sendable {
             }
             return (input, resume)
         }
-        if resume { channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in } }
+        if resume { applyReading() }
         return input
+    }
+
+    /// Sets the channel's `autoRead` to what the flag says now, on the event loop. Pauses come
+    /// from the loop and resumes from the draining job; reading the flag when the change runs
+    /// (instead of carrying a value) keeps the two in step whatever order they reach the loop.
+    private func applyReading() {
+        let channel = self.channel
+        let apply: @Sendable () -> Void = {
+            let paused = self.state.withLock { $0.readingPaused }
+            channel.setOption(ChannelOptions.autoRead, value: !paused).whenFailure { _ in }
+        }
+        if channel.eventLoop.inEventLoop { apply() } else { channel.eventLoop.execute(apply) }
     }
 
     /// Sends a close frame (from any thread) and drops the TCP connection if the client has not
