@@ -11,7 +11,7 @@ import time
 import pytest
 import websocket
 
-from conftest import SPLIT, chatter_bin, chatter_env
+from conftest import chatter_bin, chatter_env
 
 
 def test_short_load_run_loses_nothing(server):
@@ -119,11 +119,6 @@ def _close_code(ws, seconds=10):
 def test_websocket_protocol_fragments_pings_and_bad_frames(server):
     """The server's own WebSocket handling: fragmented messages are joined, pings answered with
     their payload, and broken frames closed with the RFC 6455 codes."""
-    if SPLIT:
-        # Through a gateway the client's WebSocket ends at the gateway's relay (the framework's
-        # WebSocket support), which forwards invalid UTF-8 repaired instead of closing with 1007:
-        # a known gap of the relay, noted in docs/architecture.md.
-        pytest.skip("the client's socket ends at the gateway's relay, not at the notification role's handler")
     user = server.register()
     url = server.base_url.replace("http://", "ws://") + "/v1/ws"
     header = [f"Authorization: Bearer {user['access_token']}"]

@@ -81,7 +81,7 @@ public struct GatewayProxy: Sendable {
                 } onUpgrade: { inbound, outbound, context in
                     let headers = ProxyHeaders.upstreamWebSocket(
                         context.request.headers, origin: origin(of: context.request, context: context.requestContext, traced: false))
-                    await relay.relay(client: inbound, outbound, headers: headers, logger: context.logger)
+                    try await relay.relay(client: inbound, outbound, headers: headers, logger: context.logger)
                 }
                 continue
             }

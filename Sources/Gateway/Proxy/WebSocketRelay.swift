@@ -5,6 +5,7 @@ import HummingbirdWebSocket
 import Logging
 import NIOWebSocket
 import ServiceClient
+import Synchronization
 
 /// Relays `/v1/ws`: the gateway accepts the client's socket, opens one to a notification
 /// instance (the next one up, others if it cannot be reached), and copies text and binary
@@ -15,6 +16,10 @@ import ServiceClient
 /// (1000): the framework answers the client's close frame itself and does not tell us its
 /// code. No instance reachable: 1013 "try again later". An instance that vanishes without a
 /// close frame: 1001, so the client reconnects (to another instance).
+/// A client that breaks the protocol (text that is not UTF-8, a malformed fragment sequence,
+/// a message over the limit) gets the framework's close code for it (1007, 1002, 1009), as it
+/// would from a notification instance directly: the relay rethrows the framework's error
+/// instead of passing on the instance's answer to the normal close it was sent.
 struct WebSocketRelay: Sendable {
     let balancer: UpstreamBalancer
     let attempts: Int
@@ -31,18 +36,20 @@ struct WebSocketRelay: Sendable {
 
     func relay(
         client inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter, headers: HTTPFields, logger: Logger
-    ) async {
+    ) async throws {
         guard let id = sockets.add(outbound) else {
             try? await outbound.close(.goingAway, reason: "server going away")
             return
         }
         defer { sockets.remove(id) }
         let upstream = UpstreamSocket()
+        let clientFailure = ClientFailure()
         await withTaskGroup(of: Side.self) { group in
             group.addTask {
                 let close = await runUpstream(upstream, toClient: outbound, headers: headers, logger: logger)
                 upstream.close()
-                try? await outbound.close(close.code, reason: close.reason)
+                // After a client's protocol error the framework closes the client with its code.
+                if !clientFailure.isSet { try? await outbound.close(close.code, reason: close.reason) }
                 return .upstream
             }
             group.addTask {
@@ -54,6 +61,7 @@ struct WebSocketRelay: Sendable {
                     }
                 } catch {
                     logger.debug("websocket relay: client side ended", metadata: [LoggingKeys.errorDetail: "\(error)"])
+                    clientFailure.set(error)  // before the instance is closed, so its answer is not passed on
                 }
                 try? await upstream.close()?.close(.normalClosure, reason: nil)
                 return .client
@@ -67,6 +75,7 @@ struct WebSocketRelay: Sendable {
             _ = await group.next()
             group.cancelAll()
         }
+        if let error = clientFailure.error { throw error }
     }
 
     /// Connects to an instance and copies its messages to the client until it closes. Returns
@@ -114,4 +123,13 @@ struct WebSocketRelay: Sendable {
         case .binary(let bytes): try await writer.writeBinaryMessage(bytes)
         }
     }
+}
+
+/// The error that ended the client's side of a relayed socket, if any.
+final class ClientFailure: Sendable {
+    private let value = Mutex<(any Error)?>(nil)
+
+    func set(_ error: any Error) { value.withLock { $0 = $0 ?? error } }
+    var error: (any Error)? { value.withLock { $0 } }
+    var isSet: Bool { error != nil }
 }
