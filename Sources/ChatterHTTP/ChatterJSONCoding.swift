@@ -103,11 +103,15 @@ extension Response {
     public static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]
-        let data = try encoder.encode(value)
-        return Response(
+        return json(bytes: try encoder.encode(value), status: status)
+    }
+
+    /// A response of JSON text already encoded.
+    public static func json(bytes: some Collection<UInt8>, status: HTTPResponse.Status = .ok) -> Response {
+        Response(
             status: status,
-            headers: [.contentType: jsonContentType, .contentLength: String(data.count)],
-            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+            headers: [.contentType: jsonContentType, .contentLength: String(bytes.count)],
+            body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 }
 
@@ -141,9 +145,6 @@ public struct WrittenJSONBody<Value: JSONWritable & Sendable>: ResponseGenerator
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var writer = JSONWriter(capacity: 1024)
         value.write(to: &writer)
-        return Response(
-            status: status,
-            headers: [.contentType: Response.jsonContentType, .contentLength: String(writer.bytes.count)],
-            body: .init(byteBuffer: ByteBuffer(bytes: writer.bytes)))
+        return Response.json(bytes: writer.bytes, status: status)
     }
 }

@@ -115,7 +115,7 @@ public struct NotificationService: Sendable {
     /// on the socket: a refused upgrade could only be a bare 400, while a close code says what
     /// went wrong (4001 bad token, 1013 try again later) the same way for both ways of
     /// authenticating.
-    func accept(channel: any Channel, authorization: String?, logger: Logger) throws {
+    func accept(channel: any Channel, authorization: String?) throws {
         let session = SocketSession(channel: channel)
         try channel.pipeline.syncOperations.addHandler(
             WebSocketFrameHandler(session: session, sink: self, maxMessageBytes: configuration.maxFrameBytes))

@@ -1,8 +1,9 @@
-import AuthService
 import ChatterCore
 import Crypto
 import Foundation
 import Testing
+
+@testable import AuthService
 
 @Suite struct AccessTokenTests {
     static let key = SigningKeyMaterial(algorithm: "EdDSA", keyID: "k1", privateKey: Identifier.randomBytes(32), createdAt: .now())
@@ -99,6 +100,36 @@ import Testing
         let (token, _) = try tokens.issue(userID: "u1", sessionID: "s1")
         let parts = token.split(separator: ".")
         #expect(publicKey.isValidSignature(Base64URL.decode(parts[2])!, for: Data("\(parts[0]).\(parts[1])".utf8)))
+    }
+
+    // A verified token is reused by its exact text: the clock is still checked on every use,
+    // and nothing verified by one key set is trusted by another.
+
+    @Test func aTokenCheckedBeforeIsRefusedOnceItExpires() throws {
+        let now = Timestamp.now()
+        let (token, issued) = try tokens.issue(userID: "u1", sessionID: "s1", now: now)
+        #expect(try tokens.verify(token, now: now) == issued)
+        #expect(try tokens.verify(token, now: now.adding(seconds: 600)) == issued)
+        #expect(throws: ChatterError.self) { try tokens.verify(token, now: now.adding(seconds: 900 + AccessTokens.leeway)) }
+        // And before it is valid, even after it was verified at a later time.
+        #expect(throws: ChatterError.self) { try tokens.verify(token, now: now.adding(seconds: -(AccessTokens.leeway + 1))) }
+    }
+
+    @Test func onlyTheExactTextThatWasVerifiedIsReused() throws {
+        let (token, _) = try tokens.issue(userID: "u1", sessionID: "s1")
+        _ = try tokens.verify(token)
+        var tampered = Array(token.utf8)
+        tampered[tampered.count - 2] = tampered[tampered.count - 2] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
+        #expect(throws: ChatterError.self) { try tokens.verify(String(decoding: tampered, as: UTF8.self)) }
+        #expect(throws: ChatterError.self) { try tokens.verify(token + "x") }
+    }
+
+    @Test func aVerifierWithOtherKeysDoesNotTrustWhatAnotherVerified() throws {
+        let (token, _) = try tokens.issue(userID: "u1", sessionID: "s1")
+        _ = try tokens.verify(token)
+        let impostor = SigningKeyMaterial(algorithm: "EdDSA", keyID: "k1", privateKey: Identifier.randomBytes(32), createdAt: .now())
+        let other = try AccessTokens(keys: [impostor], issuer: "chatter", audience: "chatter-api", lifetimeSeconds: 900)
+        #expect(throws: ChatterError.self) { try other.verify(token) }
     }
 
     private func expectRejected(_ token: String, sourceLocation: SourceLocation = #_sourceLocation) {

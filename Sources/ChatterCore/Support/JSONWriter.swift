@@ -17,29 +17,20 @@ public struct JSONWriter: Sendable {
 
     public var text: String { String(decoding: bytes, as: UTF8.self) }
 
-    public mutating func beginObject() {
+    public mutating func beginObject() { open(UInt8(ascii: "{"), array: false) }
+    public mutating func endObject() { close(UInt8(ascii: "}")) }
+    public mutating func beginArray() { open(UInt8(ascii: "["), array: true) }
+    public mutating func endArray() { close(UInt8(ascii: "]")) }
+
+    private mutating func open(_ bracket: UInt8, array: Bool) {
         beforeValue()
-        bytes.append(UInt8(ascii: "{"))
+        bytes.append(bracket)
         needsComma.append(false)
-        inArray.append(false)
+        inArray.append(array)
     }
 
-    public mutating func endObject() {
-        bytes.append(UInt8(ascii: "}"))
-        needsComma.removeLast()
-        inArray.removeLast()
-        markValueWritten()
-    }
-
-    public mutating func beginArray() {
-        beforeValue()
-        bytes.append(UInt8(ascii: "["))
-        needsComma.append(false)
-        inArray.append(true)
-    }
-
-    public mutating func endArray() {
-        bytes.append(UInt8(ascii: "]"))
+    private mutating func close(_ bracket: UInt8) {
+        bytes.append(bracket)
         needsComma.removeLast()
         inArray.removeLast()
         markValueWritten()

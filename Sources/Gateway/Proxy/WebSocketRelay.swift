@@ -61,7 +61,9 @@ struct WebSocketRelay: Sendable {
                     }
                 } catch {
                     logger.debug("websocket relay: client side ended", metadata: [LoggingKeys.errorDetail: "\(error)"])
-                    clientFailure.set(error)  // before the instance is closed, so its answer is not passed on
+                    // Recorded before the instance is closed, so its answer is not passed on. A
+                    // side cancelled after the grace broke nothing: there is nothing to rethrow.
+                    if !Task.isCancelled { clientFailure.set(error) }
                 }
                 try? await upstream.close()?.close(.normalClosure, reason: nil)
                 return .client

@@ -52,7 +52,7 @@ public struct RealtimeServerChannel: ServerChildChannel, HTTPChannelHandler {
                 },
                 upgradePipelineHandler: { channel, head in
                     channel.eventLoop.makeCompletedFuture {
-                        try notifications.accept(channel: channel, authorization: head.headers.first(name: "authorization"), logger: logger)
+                        try notifications.accept(channel: channel, authorization: head.headers.first(name: "authorization"))
                         return .webSocket
                     }
                 })
