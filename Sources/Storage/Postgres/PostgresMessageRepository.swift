@@ -1,10 +1,13 @@
 import ChatterCore
 import Logging
 import PostgresNIO
+import Telemetry
+import Tracing
 
 /// Messages, per-chat counters and read markers in the `messaging` schema.
 ///
-/// `append` is one transaction (design.md §3): the upsert of `messaging.chat_state` returns
+/// Sends are committed in batches (`PostgresBatchAppend`); a send alone (`appendAlone`) is one
+/// transaction (design.md §3): the upsert of `messaging.chat_state` returns
 /// the chat's next `seq` and leaves its row locked until commit, so concurrent senders to one
 /// chat queue behind each other and get 1, 2, 3, … with no gap; a rolled-back send rolls its
 /// bump back too. The message, the sender's read marker and the `message.created` outbox row
@@ -23,7 +26,21 @@ public struct PostgresMessageRepository: MessageRepository {
         var message: Message
     }
 
+    /// Waits for the batch transaction that carries the send (`PostgresBatchAppend`). A traced
+    /// send gets a span for that wait, whose context the outbox row carries on.
     public func append(_ new: NewMessage) async throws -> AppendResult {
+        guard TraceHeaders.currentTraceparent() != nil else {
+            return try await store.appends.submit(new, traceparent: nil)
+        }
+        return try await withSpan("postgresql transaction", ofKind: .client) { span in
+            span.attributes["db.system"] = "postgresql"
+            return try await store.appends.submit(new, traceparent: TraceHeaders.currentTraceparent())
+        }
+    }
+
+    /// One send in a transaction of its own: what a batch falls back to when one of its sends
+    /// fails it.
+    static func appendAlone(_ new: NewMessage, traceparent: String?, store: PostgresStore) async throws -> AppendResult {
         let logger = store.logger
         do {
             return try await store.transaction { connection in
@@ -50,7 +67,7 @@ public struct PostgresMessageRepository: MessageRepository {
                     """, logger: logger)
                 _ = try await Self.advanceReadMarker(chatID: new.chatID, userID: new.senderID, seq: seq, at: now, on: connection, logger: logger)
                 try await PostgresOutbox.append(ChatEvent(kind: .messageCreated, chatID: new.chatID, occurredAt: now, message: message),
-                                                on: connection, logger: logger)
+                                                traceparent: traceparent, on: connection, logger: logger)
                 return AppendResult(message: message, created: true)
             }
         } catch let stored as AlreadyStored {

@@ -8,11 +8,11 @@ import Telemetry
 /// channel in the same statement. PostgreSQL delivers a `NOTIFY` only at commit (and folds
 /// repeats within one transaction into one), so listeners wake exactly when rows are visible.
 enum PostgresOutbox {
-    static func append(_ event: ChatEvent, on connection: PostgresConnection, logger: Logger) async throws {
+    /// `traceparent`: the trace the event continues, by default the calling task's.
+    static func append(_ event: ChatEvent, traceparent: String? = TraceHeaders.currentTraceparent(), on connection: PostgresConnection,
+                       logger: Logger) async throws {
         let seq = event.kind == .messageCreated ? event.message?.seq : nil
         let payload = try event.encodedJSON()
-        // The transaction body runs in a task that inherits the caller's, so its span is current.
-        let traceparent = TraceHeaders.currentTraceparent()
         _ = try await connection.rows(
             """
             WITH row AS (

@@ -26,6 +26,8 @@ public final class PostgresStore: Service, Sendable {
     /// Moves on every `NOTIFY` of the outbox channel (any process's commit that added outbox
     /// rows) and whenever the listener (re)connects, so the relay wakes without polling.
     let commits = ChangeNotifier()
+    /// Sends waiting for their batch transaction (`PostgresBatchAppend`).
+    let appends = AppendQueue()
 
     /// The channel the append transactions notify and the listener listens on.
     static let outboxChannel = "chatter_outbox"
@@ -58,11 +60,22 @@ public final class PostgresStore: Service, Sendable {
     let listenerConfiguration: PostgresConnection.Configuration
     let listenerTLS: PostgresConfiguration.TLSMode
 
-    /// Runs the connection pool and the outbox listener until graceful shutdown or cancellation.
+    /// Runs the connection pool, the outbox listener and the committers of batched sends until
+    /// graceful shutdown or cancellation. The committers stop only when cancelled, after the
+    /// servers in front have drained their requests; sends still waiting then fail with 503.
     public func run() async throws {
         await withDiscardingTaskGroup { group in
             group.addTask { await self.client.run() }
             group.addTask { await cancelWhenGracefulShutdown { await self.listenForOutboxCommits() } }
+            for _ in 0..<PostgresBatchAppend.committers {
+                group.addTask {
+                    await withTaskCancellationHandler {
+                        await PostgresBatchAppend.commitUntilClosed(self.appends, store: self)
+                    } onCancel: {
+                        self.appends.close()
+                    }
+                }
+            }
         }
     }
 

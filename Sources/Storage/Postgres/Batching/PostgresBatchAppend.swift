@@ -1,0 +1,138 @@
+import ChatterCore
+import Logging
+import PostgresNIO
+
+/// Sends committed together: one transaction, three statements and one fsync for every send
+/// that arrived while the previous batch was committing.
+///
+/// A send on its own costs seven round trips to PostgreSQL, each a hand-off from the calling
+/// task to postgres-nio's event loop and back, and the chat's row lock is held across its
+/// commit's fsync, so one busy chat managed one send per fsync. A batch pays the round trips
+/// and the fsync once. The guarantees are those of the single send (design.md §3), per batch:
+///
+/// 1. The batch's chats are locked in one order (`chat_state` rows, sorted), so every earlier
+///    send to them has committed and two batches sharing chats queue instead of deadlocking.
+/// 2. Under those locks, the batch's keys are looked up: a retry gets the stored message.
+/// 3. `AppendBatchPlan` numbers the new messages per chat in arrival order; one statement
+///    inserts them, moves the counters and the senders' read markers, and appends the outbox
+///    rows in the same order — so the relay, reading by id, publishes each chat in `seq` order.
+///
+/// A batch that fails for a reason other than the database's availability (a statement one
+/// send's data breaks) is retried one send per transaction, so only that send fails.
+enum PostgresBatchAppend {
+    /// The most sends in one transaction.
+    static let limit = 256
+    /// Batches committing at once. Two let one batch's round trips overlap the other's fsync;
+    /// batches sharing a chat still queue on its row lock.
+    static let committers = 2
+
+    /// Commits batches from `queue` until it is closed.
+    static func commitUntilClosed(_ queue: AppendQueue, store: PostgresStore) async {
+        while let batch = await queue.next(limit: limit) {
+            await commit(batch, store: store)
+        }
+    }
+
+    static func commit(_ batch: [AppendQueue.Entry], store: PostgresStore) async {
+        let logger = store.logger
+        let messages = batch.map(\.message)
+        let traceparents = batch.map { $0.traceparent ?? "" }
+        do {
+            let results = try await store.transaction { connection in
+                try await write(messages, traceparents: traceparents, on: connection, logger: logger)
+            }
+            for (entry, result) in zip(batch, results) { entry.reply.resume(returning: result) }
+        } catch {
+            if batch.count > 1, !isUnavailable(error) {
+                logger.warning("a batch of sends failed; committing them one by one", metadata: [
+                    LoggingKeys.errorDetail: "\(String(reflecting: error))", "batch.size": "\(batch.count)"])
+                for entry in batch {
+                    do {
+                        entry.reply.resume(returning: try await PostgresMessageRepository.appendAlone(
+                            entry.message, traceparent: entry.traceparent, store: store))
+                    } catch {
+                        entry.reply.resume(throwing: error)
+                    }
+                }
+                return
+            }
+            let failure = error is CancellationError
+                ? ChatterError.unavailable("database", detail: "the store shut down during the send") : error
+            for entry in batch { entry.reply.resume(throwing: failure) }
+        }
+    }
+
+    private static func isUnavailable(_ error: any Error) -> Bool {
+        if error is CancellationError { return true }
+        return (error as? ChatterError)?.code == .unavailable
+    }
+
+    /// The batch transaction's statements; answers in the order of `messages`.
+    static func write(_ messages: [NewMessage], traceparents: [String], on connection: PostgresConnection,
+                      logger: Logger) async throws -> [AppendResult] {
+        let now = Timestamp.now()
+        var lastSeq: [String: Int64] = [:]
+        for row in try await connection.rows(
+            """
+            INSERT INTO messaging.chat_state (chat_id, last_seq, last_activity_at)
+            SELECT chat_id, 0, \(now.milliseconds) FROM unnest(\(AppendBatchPlan.chatsToLock(messages))) AS t(chat_id) ORDER BY chat_id
+            ON CONFLICT (chat_id) DO UPDATE SET last_activity_at = excluded.last_activity_at
+            RETURNING chat_id, last_seq
+            """, logger: logger) {
+            let (chatID, seq) = try row.decode((String, Int64).self)
+            lastSeq[chatID] = seq
+        }
+        let keys = AppendBatchPlan.keys(messages)
+        var stored: [AppendBatchPlan.Key: Message] = [:]
+        for row in try await connection.rows(
+            """
+            SELECT \(unescaped: PostgresMessageRepository.columns) FROM messaging.messages
+            WHERE (chat_id, sender_id, client_msg_id) IN
+                (SELECT * FROM unnest(\(keys.map(\.chatID)), \(keys.map(\.senderID)), \(keys.map(\.clientMsgID))))
+            """, logger: logger) {
+            let message = try PostgresMessageRepository.message(from: row)
+            stored[AppendBatchPlan.Key(chatID: message.chatID, senderID: message.senderID, clientMsgID: message.clientMsgID)] = message
+        }
+        let plan = AppendBatchPlan(messages: messages, lastSeq: lastSeq, stored: stored, at: now)
+        guard !plan.created.isEmpty else { return plan.results }
+
+        let created = plan.created
+        var traceOf: [String: String] = [:]
+        for (message, traceparent) in zip(messages, traceparents) where !traceparent.isEmpty { traceOf[message.id] = traceparent }
+        let payloads = try created.map {
+            try ChatEvent(kind: .messageCreated, chatID: $0.chatID, occurredAt: now, message: $0).encodedJSON()
+        }
+        let counters = plan.lastSeqs.map { $0 }
+        let markers = plan.readMarkers.map { $0 }
+        _ = try await connection.rows(
+            """
+            WITH inserted AS (
+                INSERT INTO messaging.messages (id, chat_id, seq, sender_id, body, client_msg_id, created_at)
+                SELECT id, chat_id, seq, sender_id, body, client_msg_id, \(now.milliseconds)
+                FROM unnest(\(created.map(\.id)), \(created.map(\.chatID)), \(created.map(\.seq)), \(created.map(\.senderID)),
+                            \(created.map { $0.body ?? "" }), \(created.map(\.clientMsgID)))
+                    AS t(id, chat_id, seq, sender_id, body, client_msg_id)
+            ), counters AS (
+                UPDATE messaging.chat_state AS s SET last_seq = t.seq
+                FROM unnest(\(counters.map(\.key)), \(counters.map(\.value))) AS t(chat_id, seq)
+                WHERE s.chat_id = t.chat_id
+            ), markers AS (
+                INSERT INTO messaging.read_markers (chat_id, user_id, seq, updated_at)
+                SELECT chat_id, user_id, seq, \(now.milliseconds)
+                FROM unnest(\(markers.map(\.key.chatID)), \(markers.map(\.key.userID)), \(markers.map(\.value))) AS t(chat_id, user_id, seq)
+                ON CONFLICT (chat_id, user_id) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at
+                WHERE messaging.read_markers.seq < excluded.seq
+            ), events AS (
+                INSERT INTO outbox.events (topic, partition_key, kind, payload, created_at, seq, traceparent)
+                SELECT \(ChatEvent.topic), chat_id, \(ChatEvent.Kind.messageCreated.rawValue), payload, \(now.milliseconds), seq,
+                       NULLIF(traceparent, '')
+                FROM unnest(\(created.map(\.chatID)), \(payloads), \(created.map(\.seq)), \(created.map { traceOf[$0.id] ?? "" }))
+                    WITH ORDINALITY AS t(chat_id, payload, seq, traceparent, position)
+                ORDER BY position
+                RETURNING id
+            )
+            SELECT pg_notify(\(PostgresStore.outboxChannel), '') WHERE EXISTS (SELECT 1 FROM events)
+            """, logger: logger)
+        return plan.results
+    }
+}
