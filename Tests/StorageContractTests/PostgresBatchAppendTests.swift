@@ -1,5 +1,7 @@
 import ChatterCore
 import Foundation
+import ServiceLifecycle
+import Synchronization
 import Testing
 
 @testable import PostgresStorage
@@ -115,6 +117,30 @@ struct PostgresBatchAppendTests {
                 let seqs = outbox.filter { $0.key == "chat\(chat)" }.compactMap { $0.headers[EventHeader.seq].flatMap { Int64($0) } }
                 #expect(seqs == Array(1...Int64(seqs.count)), "each chat published in seq order")
             }
+        }
+    }
+
+    /// The committers stop at graceful shutdown (the servers in front have drained by then), so
+    /// the store's `run()` returns and the process can exit; later sends get 503.
+    @Test func aStoreShutsDownGracefullyAndRefusesLaterSends() async throws {
+        try await withDatabase { database in
+            let store = PostgresStore(configuration: database.store.configuration, logger: PostgresTestDatabase.logger)
+            let messages = PostgresMessageRepository(store: store)
+            let services = ServiceGroup(configuration: .init(services: [store], gracefulShutdownSignals: [], logger: PostgresTestDatabase.logger))
+            let stopped = Mutex(false)
+            let runner = Task {
+                try await services.run()
+                stopped.withLock { $0 = true }
+            }
+            #expect(try await messages.append(new("a", "u1")).message.seq == 1)
+            await services.triggerGracefulShutdown()
+            let deadline = ContinuousClock.now + .seconds(20)
+            while !stopped.withLock({ $0 }), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+            #expect(stopped.withLock { $0 }, "run() returns after graceful shutdown")
+            runner.cancel()  // a store that did not stop fails the test instead of hanging it
+            _ = try? await runner.value
+            await #expect { try await messages.append(new("a", "u1")) } throws: { ($0 as? ChatterError)?.code == .unavailable }
+            #expect(try await PostgresMessageRepository(store: database.store).lastSeq(chatID: "a") == 1)
         }
     }
 

@@ -61,17 +61,22 @@ public final class PostgresStore: Service, Sendable {
     let listenerTLS: PostgresConfiguration.TLSMode
 
     /// Runs the connection pool, the outbox listener and the committers of batched sends until
-    /// graceful shutdown or cancellation. The committers stop only when cancelled, after the
-    /// servers in front have drained their requests; sends still waiting then fail with 503.
+    /// graceful shutdown or cancellation. The store shuts down after the servers in front have
+    /// drained their requests; a committer finishes the batch it holds, and a send still
+    /// waiting then fails with 503.
     public func run() async throws {
         await withDiscardingTaskGroup { group in
             group.addTask { await self.client.run() }
             group.addTask { await cancelWhenGracefulShutdown { await self.listenForOutboxCommits() } }
             for _ in 0..<PostgresBatchAppend.committers {
                 group.addTask {
-                    await withTaskCancellationHandler {
-                        await PostgresBatchAppend.commitUntilClosed(self.appends, store: self)
-                    } onCancel: {
+                    await withGracefulShutdownHandler {
+                        await withTaskCancellationHandler {
+                            await PostgresBatchAppend.commitUntilClosed(self.appends, store: self)
+                        } onCancel: {
+                            self.appends.close()
+                        }
+                    } onGracefulShutdown: {
                         self.appends.close()
                     }
                 }
