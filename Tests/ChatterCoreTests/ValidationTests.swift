@@ -23,6 +23,8 @@ import Testing
         #expect(throws: ChatterError.self) { try Validation.messageBody("") }
         #expect(try Validation.messageBody(String(repeating: "🙂", count: 4000)).unicodeScalars.count == 4000)
         #expect(throws: ChatterError.self) { try Validation.messageBody(String(repeating: "a", count: 4001)) }
+        #expect(throws: ChatterError.self) { try Validation.messageBody("nul \u{0000} inside") }
+        #expect(try Validation.messageBody("line\nbreak\ttab") == "line\nbreak\ttab")
     }
 
     @Test func validationErrorsAre422AndNameTheField() {

@@ -156,6 +156,10 @@ def test_error_shapes(server, world):
     assert_error(server.post(f"/v1/chats/{chat_id}/messages",
                              {"body": "", "client_msg_id": str(uuid.uuid4())}, token=a_tok),
                  422, "validation_failed")
+    # U+0000 is refused on every store (PostgreSQL's text cannot hold it); other controls are text.
+    assert_error(server.post(f"/v1/chats/{chat_id}/messages",
+                             {"body": "nul \u0000 inside", "client_msg_id": str(uuid.uuid4())}, token=a_tok),
+                 422, "validation_failed")
     longest = "👍" * 4000  # 4000 scalars, 8000 UTF-16 units, 16000 UTF-8 bytes
     r = server.post(f"/v1/chats/{chat_id}/messages",
                     {"body": longest, "client_msg_id": str(uuid.uuid4())}, token=a_tok)

@@ -38,9 +38,13 @@ public enum Validation {
         return trimmed
     }
 
+    /// U+0000 is refused: PostgreSQL's text cannot hold it, and both stores take the same bodies.
     public static func messageBody(_ raw: String) throws -> String {
         guard messageBodyLength.contains(raw.unicodeScalars.count) else {
             throw ChatterError.validation("body must be 1-4000 characters")
+        }
+        guard !raw.utf8.contains(0) else {
+            throw ChatterError.validation("body must not contain U+0000")
         }
         return raw
     }
