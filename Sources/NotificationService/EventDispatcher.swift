@@ -64,12 +64,24 @@ struct EventDispatcher: Service {
                 // The log is unreachable: nothing is lost (clients sync), retry shortly.
                 logger.error("event consumption failed; retrying", metadata: [LoggingKeys.errorDetail: "\(error)"])
             }) { records in
-                for record in records { await dispatch(record) }
+                // One hand-off per event loop for every frame of a chunk of records, not per
+                // record; a long catch-up chunk is flushed every `recordsPerFlush`.
+                let batch = FlushBatch()
+                for (index, record) in records.enumerated() {
+                    await dispatch(record, batch: batch)
+                    if index % Self.recordsPerFlush == Self.recordsPerFlush - 1 { batch.schedule() }
+                }
+                batch.schedule()
             }
         }
     }
 
-    func dispatch(_ record: EventRecord) async {
+    /// Records whose frames wait for one hand-off to the sockets' event loops at most.
+    static let recordsPerFlush = 64
+
+    /// Queues `record`'s frame on its recipients' sockets; they are written when `batch` is
+    /// scheduled.
+    func dispatch(_ record: EventRecord, batch: FlushBatch) async {
         // Traced records (a send's events) continue their trace here: the consumer span, and
         // below it the fan-out to this process' sockets.
         let span = EventSpans.startProcessing(
@@ -102,13 +114,11 @@ struct EventDispatcher: Service {
         let seq = routing.kind == ChatEvent.Kind.messageCreated.rawValue ? routing.message?.seq : nil
         let delivery = span.map { InstrumentationSystem.tracer.startAnySpan("websocket deliver", context: $0.context, ofKind: .internal) }
         defer { delivery?.end() }
-        let batch = FlushBatch()
         var queued = 0
         for connection in registry.connections(of: recipients)
         where connection.deliver(chatID: routing.chatID, seq: seq, occurredAt: routing.occurredAt, frame: frame, batch: batch) {
             queued += 1
         }
-        batch.schedule()
         let latency = seq == nil ? nil : routing.occurredAt.map { Timestamp.now().duration(since: $0) }
         metrics.eventsDelivered(type: routing.kind, count: queued, sinceCommit: latency)
         delivery?.attributes["chatter.event.type"] = routing.kind
