@@ -52,11 +52,13 @@ public func buildServer(
         router: router,
         // With the notification role here, `/v1/ws` is upgraded in the NIO pipeline and a socket
         // keeps no task; a gateway relaying sockets to notification processes uses the router,
-        // checking UTF-8 as the notification role does (1007), so a client sees one protocol.
+        // checking UTF-8 and pinging clients as the notification role does, so a client sees one
+        // protocol.
         server: mounted.notifications.map { .realtime($0) }
             ?? .http1WebSocketUpgrade(
                 webSocketRouter: router,
-                configuration: .init(ws: .init(maxFrameSize: 64 * 1024, autoPing: .disabled, validateUTF8: true))),
+                configuration: .init(ws: WebSocketRelay.serverConfiguration(
+                    pingInterval: .milliseconds(configuration.webSocketPingIntervalMs)))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "chatter"),
         // Shut down in reverse: the server drains first, the stores close last.
         services: mounted.services,

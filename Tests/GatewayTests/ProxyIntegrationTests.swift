@@ -183,11 +183,31 @@ import Testing
 
     @Test func noNotificationInstanceClosesWith1013() async throws {
         try await withProxyGateway(upstreams: [.notification: [Self.dead]], healthChecks: false) { api, _ in
-            // When the known issue strikes, no close arrives in time and the wait throws: both
-            // count as the known issue, and a short wait keeps it from stalling the suite.
             // The close comes right after the upgrade: a raw probe reads it (see `CloseCodeProbe`).
             let code = try await CloseCodeProbe.closeCode(port: api.port)
             #expect(code == 1013)
+        }
+    }
+
+    /// A client that answers pings keeps its socket; one that stops answering (gone without a
+    /// FIN) is closed with 1001, and the gateway closes its side at the instance too.
+    @Test func clientsThatStopAnsweringPingsAreClosedWith1001() async throws {
+        try await withFakeUpstreams(1) { upstreams in
+            let a = upstreams[0]
+            try await withProxyGateway(upstreams: [.notification: [a.endpoint]], pingInterval: .milliseconds(200)) { api, _ in
+                // The library client answers pings: after many intervals its socket still echoes.
+                try await withSocket(port: api.port) { socket in
+                    _ = try await socket.next { $0.type == "hello" }
+                    try await Task.sleep(for: .seconds(1))
+                    try await socket.sendText("still here")
+                    let echo = try await socket.next { $0.type == "echo" }
+                    #expect(echo.json["text"] as? String == "still here")
+                }
+                // The probe never answers a ping.
+                let code = try await CloseCodeProbe.closeCode(port: api.port, timeout: .seconds(20))
+                #expect(code == 1001)
+                #expect(try await eventually { a.requests.filter { $0 == "ws closed by client" }.count == 2 })
+            }
         }
     }
 

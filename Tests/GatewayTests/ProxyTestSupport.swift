@@ -143,6 +143,7 @@ func withFakeUpstreams(_ count: Int, _ body: ([FakeUpstream]) async throws -> Vo
 /// requests find out, so tests can rely on the round-robin order.
 func withProxyGateway(
     upstreams: [Role: [ServiceEndpoint]], healthChecks: Bool = true, tryTimeout: Duration = .seconds(2),
+    pingInterval: Duration = .seconds(30),
     _ body: @escaping @Sendable (TestAPI, GatewayProxy) async throws -> Void
 ) async throws {
     var configuration = GatewayProxy.Configuration()
@@ -163,7 +164,8 @@ func withProxyGateway(
     proxy.addRoutes(to: router)
     let app = Application(
         router: router,
-        server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(ws: .init(maxFrameSize: 64 * 1024))),
+        server: .http1WebSocketUpgrade(
+            webSocketRouter: router, configuration: .init(ws: WebSocketRelay.serverConfiguration(pingInterval: pingInterval))),
         configuration: .init(address: .hostname("127.0.0.1", port: 0)),
         services: healthChecks ? proxy.services : [], logger: quietLogger)
     try await app.test(.live) { testClient in

@@ -30,6 +30,15 @@ struct WebSocketRelay: Sendable {
 
     static let path = "/v1/ws"
 
+    /// The WebSocket settings of a gateway that relays sockets: the notification role's frame
+    /// limit and UTF-8 check, and a ping every `pingInterval`. A client that has not answered a
+    /// ping by the next one is closed with 1001. The instance's own pings are answered by the
+    /// relay's client, not by the user's, so without these a client gone without a FIN would keep
+    /// its relay, the instance's socket and its presence alive.
+    static func serverConfiguration(pingInterval: Duration) -> WebSocketServerConfiguration {
+        WebSocketServerConfiguration(maxFrameSize: 64 * 1024, autoPing: .enabled(timePeriod: pingInterval), validateUTF8: true)
+    }
+
     private enum Side {
         case upstream, client, grace
     }
