@@ -37,7 +37,7 @@ struct PostgresBatchAppendTests {
                 // Submitted in this order: the batch's arrival order is the test's.
                 while queue.waiting < index + 1 { try await Task.sleep(for: .milliseconds(1)) }
             }
-            let batch = try #require(await queue.next(limit: PostgresBatchAppend.limit))
+            let batch = try #require(await queue.next(limit: PostgresBatchAppend.limit, maxWait: .seconds(60)))
             #expect(batch.count == messages.count)
             await PostgresBatchAppend.commit(batch, store: store)
             var results = [Result<AppendResult, any Error>?](repeating: nil, count: messages.count)
@@ -144,6 +144,23 @@ struct PostgresBatchAppendTests {
         }
     }
 
+    /// While batches are slow (the database is gone and each waits out the acquire timeout), a
+    /// send does not wait in the queue longer than that timeout: it gets 503, unwritten.
+    @Test func aSendThatWaitedTooLongForItsBatchGets503() async throws {
+        let queue = AppendQueue()
+        let stale = Task { try await queue.submit(new("a", "u1"), traceparent: nil) }
+        while queue.waiting < 1 { try await Task.sleep(for: .milliseconds(1)) }
+        try await Task.sleep(for: .milliseconds(300))
+        let fresh = Task { try await queue.submit(new("a", "u2"), traceparent: nil) }
+        while queue.waiting < 2 { try await Task.sleep(for: .milliseconds(1)) }
+        let batch = try #require(await queue.next(limit: 10, maxWait: .milliseconds(200)))
+        #expect(batch.map(\.message.senderID) == ["u2"])
+        await #expect { try await stale.value } throws: { ($0 as? ChatterError)?.code == .unavailable }
+        let message = Message(id: "m", chatID: "a", seq: 1, senderID: "u2", body: "hi", clientMsgID: "c", createdAt: .now())
+        batch[0].reply.resume(returning: AppendResult(message: message, created: true))
+        #expect(try await fresh.value.created)
+    }
+
     @Test func sendsWaitingWhenTheStoreStopsGet503() async throws {
         let queue = AppendQueue()
         let waiting = Task { try await queue.submit(new("a", "u1"), traceparent: nil) }
@@ -151,6 +168,6 @@ struct PostgresBatchAppendTests {
         queue.close()
         await #expect { try await waiting.value } throws: { ($0 as? ChatterError)?.code == .unavailable }
         await #expect { try await queue.submit(new("a", "u1"), traceparent: nil) } throws: { ($0 as? ChatterError)?.code == .unavailable }
-        #expect(await queue.next(limit: 10) == nil)
+        #expect(await queue.next(limit: 10, maxWait: .seconds(60)) == nil)
     }
 }

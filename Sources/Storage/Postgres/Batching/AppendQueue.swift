@@ -12,6 +12,7 @@ final class AppendQueue: Sendable {
         /// The sender's trace, carried by the outbox row to the relay and the consumers.
         let traceparent: String?
         let reply: CheckedContinuation<AppendResult, any Error>
+        let queuedAt: ContinuousClock.Instant
     }
 
     private struct State {
@@ -30,7 +31,7 @@ final class AppendQueue: Sendable {
         try await withCheckedThrowingContinuation { reply in
             let (accepted, committer) = state.withLock { state -> (Bool, CheckedContinuation<Void, Never>?) in
                 guard !state.closed else { return (false, nil) }
-                state.entries.append(Entry(message: message, traceparent: traceparent, reply: reply))
+                state.entries.append(Entry(message: message, traceparent: traceparent, reply: reply, queuedAt: .now))
                 return (true, state.idleCommitters.popLast())
             }
             guard accepted else {
@@ -42,14 +43,25 @@ final class AppendQueue: Sendable {
 
     /// The next batch: up to `limit` waiting sends, oldest first, once there is at least one;
     /// nil once the queue is closed.
-    func next(limit: Int) async -> [Entry]? {
+    ///
+    /// A send that has waited longer than `maxWait` is answered 503 here instead: while the
+    /// database is slow or gone, batches take up to the acquire timeout each, and a long queue
+    /// behind them would otherwise wait many timeouts for its answer. None of those was written.
+    func next(limit: Int, maxWait: Duration) async -> [Entry]? {
         while true {
-            let batch = state.withLock { state -> [Entry]?? in
-                if state.closed { return .some(nil) }
-                guard !state.entries.isEmpty else { return nil }
+            let cutoff = ContinuousClock.now - maxWait
+            let (batch, expired) = state.withLock { state -> ([Entry]??, [Entry]) in
+                if state.closed { return (.some(nil), []) }
+                let stale = state.entries.prefix { $0.queuedAt < cutoff }.count
+                let expired = Array(state.entries.prefix(stale))
+                state.entries.removeFirst(stale)
+                guard !state.entries.isEmpty else { return (nil, expired) }
                 let count = min(limit, state.entries.count)
                 defer { state.entries.removeFirst(count) }
-                return .some(Array(state.entries.prefix(count)))
+                return (.some(Array(state.entries.prefix(count))), expired)
+            }
+            for entry in expired {
+                entry.reply.resume(throwing: ChatterError.unavailable("database", detail: "the send waited \(maxWait) for a batch"))
             }
             if let batch { return batch }
             await withCheckedContinuation { (committer: CheckedContinuation<Void, Never>) in

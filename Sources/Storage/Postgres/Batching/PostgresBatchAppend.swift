@@ -26,9 +26,10 @@ enum PostgresBatchAppend {
     /// batches sharing a chat still queue on its row lock.
     static let committers = 2
 
-    /// Commits batches from `queue` until it is closed.
+    /// Commits batches from `queue` until it is closed. A send waits for its batch to start at
+    /// most the pool's acquire timeout, as a lone transaction waited for its connection.
     static func commitUntilClosed(_ queue: AppendQueue, store: PostgresStore) async {
-        while let batch = await queue.next(limit: limit) {
+        while let batch = await queue.next(limit: limit, maxWait: store.configuration.acquireTimeout) {
             await commit(batch, store: store)
         }
     }
