@@ -15,6 +15,8 @@ public enum LoggingKeys {
     public static let httpStatus = "http.response.status_code"
     public static let durationMs = "duration_ms"
     public static let migration = "db.migration"
+    /// Sends in one batch transaction (PostgreSQL).
+    public static let batchSize = "db.batch.size"
     public static let dataDirectory = "data_dir"
     public static let rateLimitRule = "rate_limit.rule"
 }

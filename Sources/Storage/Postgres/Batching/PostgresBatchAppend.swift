@@ -26,8 +26,8 @@ enum PostgresBatchAppend {
     /// batches sharing a chat still queue on its row lock.
     static let committers = 2
 
-    /// Commits batches from `queue` until it is closed. A send waits for its batch to start at
-    /// most the pool's acquire timeout, as a lone transaction waited for its connection.
+    /// Commits batches from `queue` until it is closed. A send that has waited longer than the
+    /// pool's acquire timeout when its turn comes gets 503 instead (see `AppendQueue.next`).
     static func commitUntilClosed(_ queue: AppendQueue, store: PostgresStore) async {
         while let batch = await queue.next(limit: limit, maxWait: store.configuration.acquireTimeout) {
             await commit(batch, store: store)
@@ -46,7 +46,7 @@ enum PostgresBatchAppend {
         } catch {
             if batch.count > 1, !isUnavailable(error) {
                 logger.warning("a batch of sends failed; committing them one by one", metadata: [
-                    LoggingKeys.errorDetail: "\(String(reflecting: error))", "batch.size": "\(batch.count)"])
+                    LoggingKeys.errorDetail: "\(String(reflecting: error))", LoggingKeys.batchSize: "\(batch.count)"])
                 for entry in batch {
                     do {
                         entry.reply.resume(returning: try await PostgresMessageRepository.appendAlone(
