@@ -282,7 +282,7 @@ struct ChatterComponents {
 /// bounded, so a dependency that is down leaves the last value and does not hang `/metrics`.
 func addCollectors(
     to metrics: ChatterMetrics, outbox: (any OutboxReader)?, lagProbes: [ConsumerLagProbe],
-    poolUsage: @escaping @Sendable () -> (inUse: Int, waiting: Int)
+    poolUsage: @escaping @Sendable () -> (inUse: Int, waiting: Int, queuedSends: Int)
 ) {
     if let outbox {
         metrics.addCollector {
@@ -298,7 +298,7 @@ func addCollectors(
     }
     metrics.addCollector {
         let usage = poolUsage()
-        metrics.databasePool(inUse: usage.inUse, waiting: usage.waiting)
+        metrics.databasePool(inUse: usage.inUse, waiting: usage.waiting, queuedSends: usage.queuedSends)
     }
 }
 

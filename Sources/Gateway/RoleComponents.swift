@@ -144,7 +144,7 @@ struct RoleComponents {
                 components.dependencyServices.append(RateLimitPolicySync(store: policies, redis: redis, logger: logger))
             }
             components.dependencyServices.append(ServiceClientShutdown(client: http))
-            var poolUsage: @Sendable () -> (inUse: Int, waiting: Int) = { (inUse: 0, waiting: 0) }
+            var poolUsage: @Sendable () -> (inUse: Int, waiting: Int, queuedSends: Int) = { (inUse: 0, waiting: 0, queuedSends: 0) }
             if let storage { poolUsage = storage.poolUsage }
             addCollectors(to: metrics, outbox: storage?.outbox, lagProbes: lagProbes, poolUsage: poolUsage)
             return components

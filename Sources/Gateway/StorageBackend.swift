@@ -32,7 +32,7 @@ struct StorageBackend {
     /// only once its service runs).
     var usableBeforeRunning: Bool
     /// PostgreSQL connections leased and calls waiting for one (always 0 on SQLite).
-    var poolUsage: @Sendable () -> (inUse: Int, waiting: Int) = { (0, 0) }
+    var poolUsage: @Sendable () -> (inUse: Int, waiting: Int, queuedSends: Int) = { (0, 0, 0) }
     /// Releases what opening took, when building the rest of the server fails.
     var close: @Sendable () async -> Void
 

@@ -61,13 +61,14 @@ import Testing
         let metrics = ChatterMetrics()
         metrics.addCollector { metrics.outboxBacklog(events: 7, oldestAge: .milliseconds(1500)) }
         metrics.addCollector { metrics.consumerLag(consumer: "notification", topic: "t", events: 12) }
-        metrics.addCollector { metrics.databasePool(inUse: 3, waiting: 1) }
+        metrics.addCollector { metrics.databasePool(inUse: 3, waiting: 1, queuedSends: 7) }
         let output = await text(metrics)
         #expect(output.contains("chatter_outbox_backlog_events 7.0"))
         #expect(output.contains("chatter_outbox_oldest_unpublished_age_seconds 1.5"))
         #expect(output.contains(#"chatter_eventlog_consumer_lag_events{consumer="notification",topic="t"} 12.0"#))
         #expect(output.contains("chatter_db_pool_connections_in_use 3.0"))
         #expect(output.contains("chatter_db_pool_waiting_requests 1.0"))
+        #expect(output.contains("chatter_db_sends_queued 7.0"))
     }
 
     @Test func processMetricsComeFromProcSelf() async {

@@ -18,9 +18,10 @@ public final class PostgresStore: Service, Sendable {
     let client: PostgresClient
     private let usage = PoolUsage()
 
-    /// Connections leased by calls now and calls waiting for one, for metrics.
-    public var poolUsage: (inUse: Int, waiting: Int) {
-        (usage.leased.load(ordering: .relaxed), usage.waiting.load(ordering: .relaxed))
+    /// Connections leased by calls now, calls waiting for one, and sends waiting for a batch
+    /// transaction, for metrics.
+    public var poolUsage: (inUse: Int, waiting: Int, queuedSends: Int) {
+        (usage.leased.load(ordering: .relaxed), usage.waiting.load(ordering: .relaxed), appends.waiting)
     }
     let logger: Logger
     /// Moves on every `NOTIFY` of the outbox channel (any process's commit that added outbox

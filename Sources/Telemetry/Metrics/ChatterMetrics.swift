@@ -21,6 +21,7 @@ public final class ChatterMetrics: Sendable {
     let outboxOldestAge: Gauge
     let poolInUse: Gauge
     let poolWaiting: Gauge
+    let sendsQueued: Gauge
     let process: ProcessMetrics
     // Labelled instruments found once per label set: requests, sends and deliveries then skip
     // the registry's name and label checks.
@@ -57,6 +58,8 @@ public final class ChatterMetrics: Sendable {
             "chatter_db_pool_connections_in_use", help: "PostgreSQL connections leased by calls now (0 on SQLite)."))
         poolWaiting = registry.makeGauge(descriptor: .chatter(
             "chatter_db_pool_waiting_requests", help: "Calls waiting for a PostgreSQL connection."))
+        sendsQueued = registry.makeGauge(descriptor: .chatter(
+            "chatter_db_sends_queued", help: "Sends waiting for a PostgreSQL batch transaction (0 on SQLite)."))
         process = ProcessMetrics(registry: registry)
         // Series that exist from the start, so `rate()` and `increase()` see their first events.
         for transport in ["http", "websocket"] { sentCounter(transport: transport).increment(by: Int64(0)) }
@@ -165,9 +168,10 @@ public final class ChatterMetrics: Sendable {
             labels: [("consumer", consumer), ("topic", topic)]).set(Double(max(0, events)))
     }
 
-    public func databasePool(inUse: Int, waiting: Int) {
+    public func databasePool(inUse: Int, waiting: Int, queuedSends: Int = 0) {
         poolInUse.set(Double(inUse))
         poolWaiting.set(Double(waiting))
+        sendsQueued.set(Double(queuedSends))
     }
 
     // MARK: Exposition
