@@ -14,17 +14,6 @@ struct PostgresBatchAppendTests {
         NewMessage(id: Identifier.make(), chatID: chat, senderID: sender, body: body, clientMsgID: clientID)
     }
 
-    func withDatabase(_ body: (PostgresTestDatabase) async throws -> Void) async throws {
-        let database = try await PostgresTestDatabase.create()
-        do {
-            try await body(database)
-        } catch {
-            await database.drop()
-            throw error
-        }
-        await database.drop()
-    }
-
     /// Submits `messages` to a queue of its own and commits them as one batch, so the test
     /// knows what the batch held (the store's own committers batch whatever arrives together).
     func commitAsOneBatch(_ messages: [NewMessage], store: PostgresStore) async throws -> [Result<AppendResult, any Error>] {
@@ -47,7 +36,7 @@ struct PostgresBatchAppendTests {
     }
 
     @Test func oneBatchNumbersEachChatDenselyAndPublishesInSeqOrder() async throws {
-        try await withDatabase { database in
+        try await withPostgresDatabase { database in
             let messages = PostgresMessageRepository(store: database.store)
             let first = try await messages.append(new("a", "u1", "kept"))
             #expect(first.message.seq == 1)
@@ -80,7 +69,7 @@ struct PostgresBatchAppendTests {
     }
 
     @Test func aSendThatBreaksItsBatchFailsAloneAndLeavesNoGap() async throws {
-        try await withDatabase { database in
+        try await withPostgresDatabase { database in
             let messages = PostgresMessageRepository(store: database.store)
             // PostgreSQL's text cannot hold U+0000: the batch's statement fails as a whole.
             let batch = [new("a", "u1"), new("a", "u2", body: "nul \u{0000} inside"), new("a", "u3"), new("b", "u1")]
@@ -96,7 +85,7 @@ struct PostgresBatchAppendTests {
     }
 
     @Test func sendsFromManyTasksShareBatchesAndStayDense() async throws {
-        try await withDatabase { database in
+        try await withPostgresDatabase { database in
             let messages = PostgresMessageRepository(store: database.store)
             let results = try await withThrowingTaskGroup(of: AppendResult.self) { group in
                 for index in 0..<300 {
@@ -123,7 +112,7 @@ struct PostgresBatchAppendTests {
     /// The committers stop at graceful shutdown (the servers in front have drained by then), so
     /// the store's `run()` returns and the process can exit; later sends get 503.
     @Test func aStoreShutsDownGracefullyAndRefusesLaterSends() async throws {
-        try await withDatabase { database in
+        try await withPostgresDatabase { database in
             let store = PostgresStore(configuration: database.store.configuration, logger: PostgresTestDatabase.logger)
             let messages = PostgresMessageRepository(store: store)
             let services = ServiceGroup(configuration: .init(services: [store], gracefulShutdownSignals: [], logger: PostgresTestDatabase.logger))
@@ -142,32 +131,5 @@ struct PostgresBatchAppendTests {
             await #expect { try await messages.append(new("a", "u1")) } throws: { ($0 as? ChatterError)?.code == .unavailable }
             #expect(try await PostgresMessageRepository(store: database.store).lastSeq(chatID: "a") == 1)
         }
-    }
-
-    /// While batches are slow (the database is gone and each waits out the acquire timeout), a
-    /// send does not wait in the queue longer than that timeout: it gets 503, unwritten.
-    @Test func aSendThatWaitedTooLongForItsBatchGets503() async throws {
-        let queue = AppendQueue()
-        let stale = Task { try await queue.submit(new("a", "u1"), traceparent: nil) }
-        while queue.waiting < 1 { try await Task.sleep(for: .milliseconds(1)) }
-        try await Task.sleep(for: .milliseconds(300))
-        let fresh = Task { try await queue.submit(new("a", "u2"), traceparent: nil) }
-        while queue.waiting < 2 { try await Task.sleep(for: .milliseconds(1)) }
-        let batch = try #require(await queue.next(limit: 10, maxWait: .milliseconds(200)))
-        #expect(batch.map(\.message.senderID) == ["u2"])
-        await #expect { try await stale.value } throws: { ($0 as? ChatterError)?.code == .unavailable }
-        let message = Message(id: "m", chatID: "a", seq: 1, senderID: "u2", body: "hi", clientMsgID: "c", createdAt: .now())
-        batch[0].reply.resume(returning: AppendResult(message: message, created: true))
-        #expect(try await fresh.value.created)
-    }
-
-    @Test func sendsWaitingWhenTheStoreStopsGet503() async throws {
-        let queue = AppendQueue()
-        let waiting = Task { try await queue.submit(new("a", "u1"), traceparent: nil) }
-        while queue.waiting < 1 { try await Task.sleep(for: .milliseconds(1)) }
-        queue.close()
-        await #expect { try await waiting.value } throws: { ($0 as? ChatterError)?.code == .unavailable }
-        await #expect { try await queue.submit(new("a", "u1"), traceparent: nil) } throws: { ($0 as? ChatterError)?.code == .unavailable }
-        #expect(await queue.next(limit: 10, maxWait: .seconds(60)) == nil)
     }
 }

@@ -12,24 +12,12 @@ import Testing
 /// and leader lock.
 @Suite(.enabled(if: PostgresTestDatabase.enabled, "needs CHATTER_TEST_DATABASE_URL (scripts/test starts PostgreSQL)"))
 struct PostgresStoreTests {
-    func withDatabase(acquireTimeout: Duration = .seconds(5), migrate: Bool = true,
-                      _ body: (PostgresTestDatabase) async throws -> Void) async throws {
-        let database = try await PostgresTestDatabase.create(acquireTimeout: acquireTimeout, migrate: migrate)
-        do {
-            try await body(database)
-        } catch {
-            await database.drop()
-            throw error
-        }
-        await database.drop()
-    }
-
     func send(_ messages: PostgresMessageRepository, _ chat: String, from sender: String, clientID: String = Identifier.make()) async throws -> AppendResult {
         try await messages.append(NewMessage(id: Identifier.make(), chatID: chat, senderID: sender, body: "hi", clientMsgID: clientID))
     }
 
     @Test func fiftyConcurrentAppendsToOneChatGetOneToFifty() async throws {
-        try await withDatabase { database in
+        try await withPostgresDatabase { database in
             let messages = PostgresMessageRepository(store: database.store)
             let seqs = try await withThrowingTaskGroup(of: Int64.self) { group in
                 for index in 0..<50 {
@@ -46,7 +34,7 @@ struct PostgresStoreTests {
     }
 
     @Test func concurrentRetriesOfOneSendStoreItOnce() async throws {
-        try await withDatabase { database in
+        try await withPostgresDatabase { database in
             let messages = PostgresMessageRepository(store: database.store)
             let results = try await withThrowingTaskGroup(of: AppendResult.self) { group in
                 for _ in 0..<20 { group.addTask { try await send(messages, "c", from: "u1", clientID: "same") } }
@@ -59,7 +47,7 @@ struct PostgresStoreTests {
     }
 
     @Test func migrationsAreIdempotentAndSafeWhenRunConcurrently() async throws {
-        try await withDatabase(migrate: false) { database in
+        try await withPostgresDatabase(migrate: false) { database in
             // A second "process": its own pool on the same database.
             let other = PostgresStore(configuration: database.store.configuration, logger: PostgresTestDatabase.logger)
             let runner = Task { try await other.run() }
@@ -77,7 +65,7 @@ struct PostgresStoreTests {
     }
 
     @Test func aDatabaseThatGoesAwayGives503PromptlyAndWorksAgainAfter() async throws {
-        try await withDatabase(acquireTimeout: .seconds(2)) { database in
+        try await withPostgresDatabase(acquireTimeout: .seconds(2)) { database in
             let users = PostgresUserRepository(store: database.store)
             try await phase("before the outage") { try await users.create(makeUser("before"), passwordHash: "h") }
             // The outage: the server refuses new connections to this database and kills the
@@ -118,7 +106,7 @@ struct PostgresStoreTests {
     }
 
     @Test func theRelayWakesOnCommitAndOnlyTheLockHolderRelays() async throws {
-        try await withDatabase { database in
+        try await withPostgresDatabase { database in
             let reader = PostgresOutboxReader(store: database.store)
             let messages = PostgresMessageRepository(store: database.store)
             // Let the listener connect first: it bumps the generation when it starts listening.
