@@ -37,7 +37,8 @@ enum PostgresBatchAppend {
     static func commit(_ batch: [AppendQueue.Entry], store: PostgresStore) async {
         let logger = store.logger
         let messages = batch.map(\.message)
-        let traceparents = batch.map { $0.traceparent ?? "" }
+        let traceparents = Dictionary(batch.compactMap { entry in entry.traceparent.map { (entry.message.id, $0) } },
+                                      uniquingKeysWith: { first, _ in first })
         do {
             let results = try await store.transaction { connection in
                 try await write(messages, traceparents: traceparents, on: connection, logger: logger)
@@ -68,8 +69,9 @@ enum PostgresBatchAppend {
         return (error as? ChatterError)?.code == .unavailable
     }
 
-    /// The batch transaction's statements; answers in the order of `messages`.
-    static func write(_ messages: [NewMessage], traceparents: [String], on connection: PostgresConnection,
+    /// The batch transaction's statements; answers in the order of `messages`. `traceparents`:
+    /// the trace each send continues, by message id.
+    static func write(_ messages: [NewMessage], traceparents: [String: String], on connection: PostgresConnection,
                       logger: Logger) async throws -> [AppendResult] {
         let now = Timestamp.now()
         var lastSeq: [String: Int64] = [:]
@@ -98,13 +100,11 @@ enum PostgresBatchAppend {
         guard !plan.created.isEmpty else { return plan.results }
 
         let created = plan.created
-        var traceOf: [String: String] = [:]
-        for (message, traceparent) in zip(messages, traceparents) where !traceparent.isEmpty { traceOf[message.id] = traceparent }
         let payloads = try created.map {
             try ChatEvent(kind: .messageCreated, chatID: $0.chatID, occurredAt: now, message: $0).encodedJSON()
         }
-        let counters = plan.lastSeqs.map { $0 }
-        let markers = plan.readMarkers.map { $0 }
+        let counters = Array(plan.lastSeqs)
+        let markers = Array(plan.readMarkers)
         _ = try await connection.rows(
             """
             WITH inserted AS (
@@ -127,7 +127,7 @@ enum PostgresBatchAppend {
                 INSERT INTO outbox.events (topic, partition_key, kind, payload, created_at, seq, traceparent)
                 SELECT \(ChatEvent.topic), chat_id, \(ChatEvent.Kind.messageCreated.rawValue), payload, \(now.milliseconds), seq,
                        NULLIF(traceparent, '')
-                FROM unnest(\(created.map(\.chatID)), \(payloads), \(created.map(\.seq)), \(created.map { traceOf[$0.id] ?? "" }))
+                FROM unnest(\(created.map(\.chatID)), \(payloads), \(created.map(\.seq)), \(created.map { traceparents[$0.id] ?? "" }))
                     WITH ORDINALITY AS t(chat_id, payload, seq, traceparent, position)
                 ORDER BY position
                 RETURNING id
