@@ -29,6 +29,8 @@ public final class PostgresStore: Service, Sendable {
     let commits = ChangeNotifier()
     /// Sends waiting for their batch transaction (`PostgresBatchAppend`).
     let appends = AppendQueue()
+    /// Ends waits past the acquire timeout and calls on connections that closed under them.
+    let watchdog = LeaseWatchdog()
 
     /// The channel the append transactions notify and the listener listens on.
     static let outboxChannel = "chatter_outbox"
@@ -67,7 +69,15 @@ public final class PostgresStore: Service, Sendable {
     /// waiting then fails with 503.
     public func run() async throws {
         await withDiscardingTaskGroup { group in
-            group.addTask { await self.client.run() }
+            group.addTask {
+                // The watchdog lives as long as the pool: calls made while the store drains still need it.
+                await withTaskGroup(of: Void.self) { pool in
+                    pool.addTask { await self.client.run() }
+                    pool.addTask { await self.watchdog.run() }
+                    await pool.next()
+                    pool.cancelAll()
+                }
+            }
             group.addTask { await cancelWhenGracefulShutdown { await self.listenForOutboxCommits() } }
             for _ in 0..<PostgresBatchAppend.committers {
                 group.addTask {
@@ -187,48 +197,55 @@ public final class PostgresStore: Service, Sendable {
     ///   (1.33) writes a query to its channel without a promise, so a query written to a
     ///   connection that has just closed is never answered nor failed; the pool can hand out a
     ///   connection whose query just failed because the server terminated it, before it has
-    ///   seen the close. `body` then never returns, and a watch on the connection fails the
-    ///   call instead (its lease task stays parked; the pool replaces the closed connection).
+    ///   seen the close. `body` then never returns, and the watchdog fails the call instead
+    ///   (its lease task stays parked; the pool replaces the closed connection).
+    ///
+    /// Both deadlines are kept by the store's one `LeaseWatchdog`, not by tasks of each call.
     ///
     /// When the caller is cancelled while waiting for a connection, the call ends at once with
     /// `CancellationError`. A running transaction is never cancelled.
     func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         let race = LeaseRace()
-        let timeout = configuration.acquireTimeout
         let client = self.client
+        let watchdog = self.watchdog
         let outcomeBox = Mutex<ResumeOnce<T>?>(nil)
+        let deadline = ContinuousClock.now + configuration.acquireTimeout
         // Whoever ends the wait first (lease, timeout, failure, cancellation) takes it off the gauge.
         let usage = self.usage
         let wait = usage.startWaiting()
         defer { usage.endWaiting(wait) }
+        let watchID = Mutex<LeaseWatchdog.ID?>(nil)
+        defer { if let id = watchID.withLock({ $0 }) { watchdog.end(id) } }
         do {
             return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
                 let outcome = ResumeOnce(continuation)
                 outcomeBox.withLock { $0 = outcome }
-                let timer = Task {
-                    try? await Task.sleep(for: timeout)
-                    if race.claim(.timedOut) {
-                        race.cancelLease()
-                        outcome.resume(with: .failure(LeaseRace.TimedOut()))
+                let id = watchdog.watch(deadline: deadline) { expiry in
+                    switch expiry {
+                    case .timedOut:
+                        if race.claim(.timedOut) {
+                            race.cancelLease()
+                            outcome.resume(with: .failure(LeaseRace.TimedOut()))
+                        }
+                    case .connectionLost:
+                        outcome.resume(with: .failure(LeaseRace.ConnectionLost()))
                     }
                 }
+                watchID.withLock { $0 = id }
                 race.setLease(Task {
                     do {
                         let value = try await client.withConnection { connection in
                             guard race.claim(.acquired) else { throw LeaseRace.TimedOut() }
-                            timer.cancel()
                             usage.endWaiting(wait)
                             usage.leased.add(1, ordering: .relaxed)
                             defer { usage.leased.subtract(1, ordering: .relaxed) }
                             guard !connection.isClosed else { throw LeaseRace.ConnectionLost() }
-                            let watch = Task { await Self.failWhenClosed(connection, outcome) }
-                            defer { watch.cancel() }
+                            watchdog.leased(id, connection: connection)
                             return try await body(connection)
                         }
                         outcome.resume(with: .success(value))
                     } catch {
-                        timer.cancel()
                         if race.claim(.failed) || race.isAcquired { outcome.resume(with: .failure(error)) }
                     }
                 })
@@ -241,21 +258,6 @@ public final class PostgresStore: Service, Sendable {
             }
         } catch {
             throw PostgresErrors.map(error, logger: logger)
-        }
-    }
-
-    /// Fails the call once `connection` has been closed for a while and `body` has still not
-    /// returned (a closing connection fails its queries within milliseconds when it can).
-    private static func failWhenClosed<T>(_ connection: PostgresConnection, _ outcome: ResumeOnce<T>) async {
-        var closedChecks = 0
-        while !Task.isCancelled {
-            try? await Task.sleep(for: .milliseconds(500))
-            if Task.isCancelled { return }
-            closedChecks = connection.isClosed ? closedChecks + 1 : 0
-            if closedChecks >= 2 {
-                outcome.resume(with: .failure(LeaseRace.ConnectionLost()))
-                return
-            }
         }
     }
 
@@ -299,81 +301,5 @@ public final class PostgresStore: Service, Sendable {
             }
             try? await Task.sleep(for: .seconds(1))
         }
-    }
-}
-
-/// Decides, exactly once, whether a lease came in time, failed, or the wait timed out.
-final class LeaseRace: Sendable {
-    enum Outcome { case pending, acquired, failed, timedOut }
-    struct TimedOut: Error {}
-    /// The leased connection closed under a call.
-    struct ConnectionLost: Error {}
-
-    private struct State {
-        var outcome = Outcome.pending
-        var lease: Task<Void, Never>?
-    }
-
-    private let state = Mutex(State())
-
-    /// True when `outcome` is the first one claimed.
-    func claim(_ outcome: Outcome) -> Bool {
-        state.withLock { state in
-            guard case .pending = state.outcome else { return false }
-            state.outcome = outcome
-            return true
-        }
-    }
-
-    var isAcquired: Bool { state.withLock { if case .acquired = $0.outcome { true } else { false } } }
-
-    func setLease(_ task: Task<Void, Never>) {
-        let cancel = state.withLock { state -> Bool in
-            state.lease = task
-            if case .timedOut = state.outcome { return true }
-            return false
-        }
-        if cancel { task.cancel() }
-    }
-
-    func cancelLease() {
-        state.withLock { $0.lease }?.cancel()
-    }
-}
-
-/// Resumes a continuation at most once.
-final class ResumeOnce<T: Sendable>: Sendable {
-    private let continuation: Mutex<CheckedContinuation<T, any Error>?>
-
-    init(_ continuation: CheckedContinuation<T, any Error>) {
-        self.continuation = Mutex(continuation)
-    }
-
-    func resume(with result: Result<T, any Error>) {
-        let continuation = self.continuation.withLock { value -> CheckedContinuation<T, any Error>? in
-            defer { value = nil }
-            return value
-        }
-        continuation?.resume(with: result)
-    }
-}
-
-/// Gauges of the pool as calls see it: waiting for a connection, or holding one.
-final class PoolUsage: Sendable {
-    let leased = Atomic<Int>(0)
-    let waiting = Atomic<Int>(0)
-
-    /// One call's wait; whoever ends it first (lease, timeout, failure, cancellation) counts it.
-    final class Wait: Sendable {
-        let open = Atomic<Bool>(true)
-    }
-
-    func startWaiting() -> Wait {
-        waiting.add(1, ordering: .relaxed)
-        return Wait()
-    }
-
-    func endWaiting(_ wait: Wait) {
-        if wait.open.exchange(false, ordering: .relaxed) { waiting.subtract(1, ordering: .relaxed) }
     }
 }
