@@ -241,8 +241,10 @@ public struct PostgresMessageRepository: MessageRepository {
     }
 
     static func message(from row: PostgresRow) throws -> Message {
-        let (id, chatID, seq, senderID, body, clientMsgID, createdAt, editedAt, deletedAt) =
-            try row.decode((String, String, Int64, String, String?, String, Int64, Int64?, Int64?).self)
+        var columns = ColumnReader(row)
+        let id = try columns.string(), chatID = try columns.string(), seq = try columns.int64()
+        let senderID = try columns.string(), body = try columns.optionalString(), clientMsgID = try columns.string()
+        let createdAt = try columns.int64(), editedAt = try columns.optionalInt64(), deletedAt = try columns.optionalInt64()
         let deleted = deletedAt != nil
         return Message(
             id: id, chatID: chatID, seq: seq, senderID: senderID, body: deleted ? nil : body,
