@@ -79,4 +79,13 @@ import Testing
         #expect(set.shutdownTimeoutSeconds == 5 && set.logFormat == "json")
         #expect(throws: ConfigurationError.self) { try ChatterConfiguration(environment: ["CHATTER_SHUTDOWN_TIMEOUT_SECONDS": "0"]) }
     }
+
+    @Test func eventLoopThreadsAndExecutorComeFromTheEnvironment() throws {
+        let defaults = try ChatterConfiguration(environment: [:])
+        #expect(defaults.eventLoopThreads == nil && defaults.eventLoopExecutor)
+        let set = try ChatterConfiguration(environment: ["CHATTER_EVENT_LOOP_THREADS": "3", "CHATTER_EVENT_LOOP_EXECUTOR": "false"])
+        #expect(set.eventLoopThreads == 3 && !set.eventLoopExecutor)
+        #expect(throws: ConfigurationError.self) { try ChatterConfiguration(environment: ["CHATTER_EVENT_LOOP_THREADS": "0"]) }
+        #expect(throws: ConfigurationError.self) { try ChatterConfiguration(environment: ["CHATTER_EVENT_LOOP_EXECUTOR": "maybe"]) }
+    }
 }

@@ -48,6 +48,14 @@ public struct ChatterConfiguration: Sendable {
     /// component cannot keep a replaced instance alive. `CHATTER_SHUTDOWN_TIMEOUT_SECONDS`,
     /// default 30 (Kubernetes' default grace period).
     public var shutdownTimeoutSeconds: Int = 30
+    /// Threads of the event-loop group that serves every socket. `CHATTER_EVENT_LOOP_THREADS`;
+    /// unset (the default) means the CPUs this process may run on (its affinity mask, as
+    /// `taskset` sets it), not all the machine's: more threads than CPUs only switch contexts.
+    public var eventLoopThreads: Int?
+    /// Runs Swift concurrency's jobs on those event loops instead of a second thread pool, so
+    /// a request's handler, its socket and its database connection need no thread hop.
+    /// `CHATTER_EVENT_LOOP_EXECUTOR`, default `true`; `false` keeps Dispatch's pool.
+    public var eventLoopExecutor: Bool = true
     /// Redis for state that several processes must share (today: the access-token revocation
     /// list), as `redis://[user:password@]host:port[/db]`. `CHATTER_REDIS_URL`; unset (the
     /// default) keeps it in memory.
@@ -123,6 +131,19 @@ public struct ChatterConfiguration: Sendable {
         try integer("CHATTER_WS_AUTH_TIMEOUT_MS", &webSocketAuthTimeoutMs, minimum: 1)
         try integer("CHATTER_PRESENCE_GRACE_MS", &presenceGraceMs, minimum: 0)
         try integer("CHATTER_SHUTDOWN_TIMEOUT_SECONDS", &shutdownTimeoutSeconds, minimum: 1)
+        if let raw = environment["CHATTER_EVENT_LOOP_THREADS"], !raw.isEmpty {
+            guard let value = Int(raw), value >= 1 else {
+                throw ConfigurationError(variable: "CHATTER_EVENT_LOOP_THREADS", value: raw, expected: "an integer ≥ 1")
+            }
+            eventLoopThreads = value
+        }
+        if let raw = environment["CHATTER_EVENT_LOOP_EXECUTOR"], !raw.isEmpty {
+            switch raw.lowercased() {
+            case "true", "1", "yes": eventLoopExecutor = true
+            case "false", "0", "no": eventLoopExecutor = false
+            default: throw ConfigurationError(variable: "CHATTER_EVENT_LOOP_EXECUTOR", value: raw, expected: "true or false")
+            }
+        }
         try integer("CHATTER_WS_PING_INTERVAL_MS", &webSocketPingIntervalMs, minimum: 100)
         try integer("CHATTER_WS_SYNC_WINDOW_MS", &webSocketSyncWindowMs, minimum: 0)
         string("CHATTER_LOG_LEVEL", &logLevel)
