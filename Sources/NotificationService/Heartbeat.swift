@@ -1,3 +1,4 @@
+import ChatterCore
 import NIOCore
 import ServiceLifecycle
 import Synchronization
@@ -22,10 +23,7 @@ struct Heartbeat: Service {
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: interval)
-                beat()
-            }
+            for await _ in Ticks(every: interval) { beat() }
         }
     }
 

@@ -65,8 +65,7 @@ final class PresenceTracker: Service, Sendable {
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .milliseconds(250))
+            for await _ in Ticks(every: .milliseconds(250)) {
                 let now = ContinuousClock.now
                 let expired = self.pendingOffline.withLock { pending -> [String] in
                     let due = pending.filter { $0.value <= now }.map(\.key)

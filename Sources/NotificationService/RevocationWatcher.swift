@@ -10,10 +10,7 @@ struct RevocationWatcher: Service {
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .milliseconds(500))
-                await sweep()
-            }
+            for await _ in Ticks(every: .milliseconds(500)) { await sweep() }
         }
     }
 

@@ -1,5 +1,4 @@
-import NIOCore
-import NIOPosix
+import ChatterCore
 import PostgresNIO
 import Synchronization
 
@@ -94,18 +93,8 @@ final class LeaseWatchdog: Sendable {
         return due.count
     }
 
-    /// Checks every `tick` until cancelled. The tick is an event-loop timer, not a sleeping
-    /// task: it costs no task and no trip through Dispatch's timer thread.
+    /// Checks every `tick` until cancelled.
     func run() async {
-        let ticker = MultiThreadedEventLoopGroup.singleton.any().scheduleRepeatedTask(
-            initialDelay: TimeAmount(tick), delay: TimeAmount(tick)
-        ) { _ in self.check() }
-        let (cancelled, cancel) = AsyncStream<Never>.makeStream()
-        await withTaskCancellationHandler {
-            for await _ in cancelled {}
-        } onCancel: {
-            cancel.finish()
-        }
-        ticker.cancel()
+        for await _ in Ticks(every: tick) { check() }
     }
 }
