@@ -91,11 +91,15 @@ final class LoadConnection: Sendable {
                         let decoder = JSONDecoder()
                         for try await message in inbound.messages(maxSize: 1 << 20) {
                             guard case .text(let text) = message else { continue }
-                            if let fields = FrameScanner.scan(text) {
-                                self.handle(Incoming(fields))
-                            } else if let frame = try? decoder.decode(Incoming.self, from: Data(text.utf8)) {
-                                self.handle(frame)
+                            let frame = FrameScanner.scan(text).map(Incoming.init) ?? (try? decoder.decode(Incoming.self, from: Data(text.utf8)))
+                            guard let frame else { continue }
+                            // As a client does on connecting: `sync` at once, which also ends the
+                            // server's hold on live events for a new socket (its sync window). A
+                            // reopened socket in check mode syncs in `resendLoop` instead.
+                            if frame.type == "ready" && !(self.check && reopened) {
+                                try await outbound.write(.text(self.syncFrame()))
                             }
+                            self.handle(frame)
                         }
                         group.cancelAll()
                     }
@@ -115,8 +119,7 @@ final class LoadConnection: Sendable {
     /// seq seen, then every so often send again what is still unacknowledged.
     private func resendLoop(_ outbound: WebSocketOutboundWriter, after: Duration, catchUp: Bool) async throws {
         if catchUp {
-            let since = ledger.highest(connection: index, chatID: chatID)
-            try await outbound.write(.text(#"{"type":"sync","since":{""# + chatID + #"":"# + String(since) + "}}"))
+            try await outbound.write(.text(syncFrame()))
             let now = ContinuousClock.now
             for (clientMsgID, entry) in pending.withLock({ $0 }) {
                 try await write(entry.body, clientMsgID, to: outbound, at: now)
@@ -136,6 +139,12 @@ final class LoadConnection: Sendable {
         pending.withLock { if $0[clientMsgID] != nil { $0[clientMsgID]?.sentAt = now } }
         ledger.recordSend(clientMsgID: clientMsgID, at: now)
         try await outbound.write(.text(Self.sendFrame(chatID: chatID, body: body, clientMsgID: clientMsgID)))
+    }
+
+    /// `sync` from the last seq this client saw in its chat.
+    private func syncFrame() -> String {
+        let since = ledger.highest(connection: index, chatID: chatID)
+        return #"{"type":"sync","since":{""# + chatID + #"":"# + String(since) + "}}"
     }
 
     static func sendFrame(chatID: String, body: String, clientMsgID: String) -> String {
