@@ -1,26 +1,20 @@
 import ChatterCore
-import Foundation
 import NIOCore
-import NIOPosix
 
-/// Sizes the process's event-loop group and, by default, makes it Swift concurrency's
-/// executor. Must run before anything uses the group or the concurrency pool.
+/// Sizes the process's event-loop group. Must run before anything uses the group.
 ///
-/// Why: with the pool and the loops apart, every request hopped threads four times (socket
-/// read → handler task → database connection → handler → socket write), and NIO sizes its
-/// group by the machine's cores even when `taskset` allows one, so two loops took turns on a
-/// single CPU. On the production stack that was about a quarter of a history read's CPU.
+/// Why: NIO sizes its group by the machine's cores even when `taskset` allows fewer, so under
+/// `taskset -c 0` two loops took turns on one CPU, switching contexts on every hand-off.
+///
+/// Tried twice and not kept (2026-11-26 and 2026-11-27): running Swift concurrency's jobs on
+/// these loops (NIO's `unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor`)
+/// to save the hops between them and Dispatch's pool. In alternating runs of the history-read
+/// benchmark it was no faster, and it would put any blocking call on the I/O threads.
 enum EventLoopSetup {
-    struct Applied {
-        var threads: Int
-        var runsConcurrency: Bool
-    }
-
-    static func apply(_ configuration: ChatterConfiguration) -> Applied {
+    /// Sets the group's size and returns it.
+    static func apply(_ configuration: ChatterConfiguration) -> Int {
         let threads = configuration.eventLoopThreads ?? CPUAffinity.allowedCount() ?? System.coreCount
         NIOSingletons.groupLoopCountSuggestion = threads
-        let runsConcurrency = configuration.eventLoopExecutor
-            && NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
-        return Applied(threads: threads, runsConcurrency: runsConcurrency)
+        return threads
     }
 }

@@ -44,10 +44,10 @@ struct Serve: AsyncParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        // Before anything else runs on the event loops or the concurrency pool.
-        let executor = EventLoopSetup.apply(configuration)
+        // Before anything uses the event loops.
+        let eventLoops = EventLoopSetup.apply(configuration)
         let logger = common.makeLogger(configuration)
-        logger.info("event loops", metadata: ["threads": "\(executor.threads)", "runs_concurrency": "\(executor.runsConcurrency)"])
+        logger.info("event loops", metadata: ["threads": "\(eventLoops)"])
         // Off unless OTEL_EXPORTER_OTLP_ENDPOINT (or …_TRACES_ENDPOINT) is set; then spans go to
         // the collector in batches, and the exporter flushes after the server has drained.
         let exporter = OTLPTracing.bootstrap(configuration: tracing, logger: logger)

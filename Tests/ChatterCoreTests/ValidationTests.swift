@@ -80,12 +80,9 @@ import Testing
         #expect(throws: ConfigurationError.self) { try ChatterConfiguration(environment: ["CHATTER_SHUTDOWN_TIMEOUT_SECONDS": "0"]) }
     }
 
-    @Test func eventLoopThreadsAndExecutorComeFromTheEnvironment() throws {
-        let defaults = try ChatterConfiguration(environment: [:])
-        #expect(defaults.eventLoopThreads == nil && defaults.eventLoopExecutor)
-        let set = try ChatterConfiguration(environment: ["CHATTER_EVENT_LOOP_THREADS": "3", "CHATTER_EVENT_LOOP_EXECUTOR": "false"])
-        #expect(set.eventLoopThreads == 3 && !set.eventLoopExecutor)
+    @Test func eventLoopThreadsComeFromTheEnvironment() throws {
+        #expect(try ChatterConfiguration(environment: [:]).eventLoopThreads == nil)
+        #expect(try ChatterConfiguration(environment: ["CHATTER_EVENT_LOOP_THREADS": "3"]).eventLoopThreads == 3)
         #expect(throws: ConfigurationError.self) { try ChatterConfiguration(environment: ["CHATTER_EVENT_LOOP_THREADS": "0"]) }
-        #expect(throws: ConfigurationError.self) { try ChatterConfiguration(environment: ["CHATTER_EVENT_LOOP_EXECUTOR": "maybe"]) }
     }
 }

@@ -52,10 +52,6 @@ public struct ChatterConfiguration: Sendable {
     /// unset (the default) means the CPUs this process may run on (its affinity mask, as
     /// `taskset` sets it), not all the machine's: more threads than CPUs only switch contexts.
     public var eventLoopThreads: Int?
-    /// Runs Swift concurrency's jobs on those event loops instead of a second thread pool, so
-    /// a request's handler, its socket and its database connection need no thread hop.
-    /// `CHATTER_EVENT_LOOP_EXECUTOR`, default `true`; `false` keeps Dispatch's pool.
-    public var eventLoopExecutor: Bool = true
     /// Redis for state that several processes must share (today: the access-token revocation
     /// list), as `redis://[user:password@]host:port[/db]`. `CHATTER_REDIS_URL`; unset (the
     /// default) keeps it in memory.
@@ -136,13 +132,6 @@ public struct ChatterConfiguration: Sendable {
                 throw ConfigurationError(variable: "CHATTER_EVENT_LOOP_THREADS", value: raw, expected: "an integer ≥ 1")
             }
             eventLoopThreads = value
-        }
-        if let raw = environment["CHATTER_EVENT_LOOP_EXECUTOR"], !raw.isEmpty {
-            switch raw.lowercased() {
-            case "true", "1", "yes": eventLoopExecutor = true
-            case "false", "0", "no": eventLoopExecutor = false
-            default: throw ConfigurationError(variable: "CHATTER_EVENT_LOOP_EXECUTOR", value: raw, expected: "true or false")
-            }
         }
         try integer("CHATTER_WS_PING_INTERVAL_MS", &webSocketPingIntervalMs, minimum: 100)
         try integer("CHATTER_WS_SYNC_WINDOW_MS", &webSocketSyncWindowMs, minimum: 0)
