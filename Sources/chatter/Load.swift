@@ -26,6 +26,8 @@ struct Load: AsyncParsableCommand {
         guard users > 0, groups > 0, rate >= 0, duration > 0, duration <= 3600, drain >= 0, idleConnections >= 0 else {
             throw ValidationError("users and groups must be positive, duration 0-3600 s")
         }
+        // Pinned to one core by the benchmarks: one event loop there, not one per machine core.
+        _ = EventLoopSetup.apply(try ChatterConfiguration(environment: ProcessInfo.processInfo.environment))
         var configuration = LoadConfiguration(baseURL: url, runID: "load\(Identifier.make().suffix(10))")
         configuration.users = users
         configuration.groups = groups
