@@ -7,8 +7,8 @@ import NIOPosix
 /// Why not `Task.sleep` in a loop: on Linux each sleep is a Dispatch timer, and a loop of them
 /// kept Dispatch's timer thread re-arming its timerfd hundreds of times a second (a 100 ms
 /// loop alone cost an idle server 9% of a core). An event loop's timer is part of the
-/// `epoll_wait` it does anyway. A tick that finds the previous one still being handled is
-/// dropped, not queued.
+/// `epoll_wait` it does anyway. While one tick is being handled at most one more waits; the
+/// rest are dropped, so a slow round never leaves a backlog of rounds behind it.
 public struct Ticks: AsyncSequence, Sendable {
     public typealias Element = Void
     public let interval: Duration
