@@ -32,6 +32,13 @@ final class GatedRevocationList: RevocationList {
         }
         return try await inner.isRevoked(sessionID: sessionID, now: now)
     }
+
+    func revoked(among sessionIDs: [String], now: Timestamp) async throws -> Set<String> {
+        guard isOpen else {
+            throw ChatterError.unavailable("revocations", detail: "the revocation list is still being restored from the session store")
+        }
+        return try await inner.revoked(among: sessionIDs, now: now)
+    }
 }
 
 /// Fills a `GatedRevocationList` from the session store once the store runs, retrying while it

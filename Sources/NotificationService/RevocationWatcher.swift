@@ -15,19 +15,13 @@ struct RevocationWatcher: Service {
     }
 
     func sweep() async {
-        let now = Timestamp.now()
-        var verdicts: [String: Bool] = [:]
-        for connection in registry.all {
-            let revoked: Bool
-            if let known = verdicts[connection.sessionID] {
-                revoked = known
-            } else {
-                revoked = (try? await revocations.isRevoked(sessionID: connection.sessionID, now: now)) ?? false
-                verdicts[connection.sessionID] = revoked
-            }
-            if revoked {
-                connection.requestClose(code: CloseCode.sessionRevoked, reason: "session revoked", dropPending: true)
-            }
+        let connections = registry.all
+        guard !connections.isEmpty else { return }
+        let sessions = Array(Set(connections.map(\.sessionID)))
+        // A list that cannot answer now closes nothing; the next sweep asks again.
+        guard let revoked = try? await revocations.revoked(among: sessions, now: .now()), !revoked.isEmpty else { return }
+        for connection in connections where revoked.contains(connection.sessionID) {
+            connection.requestClose(code: CloseCode.sessionRevoked, reason: "session revoked", dropPending: true)
         }
     }
 }

@@ -27,6 +27,21 @@ public struct RedisRevocationList: RevocationList {
         }
     }
 
+    /// One `MGET` per 512 sessions instead of a `GET` each.
+    public func revoked(among sessionIDs: [String], now: Timestamp) async throws -> Set<String> {
+        var revoked: Set<String> = []
+        var start = sessionIDs.startIndex
+        while start < sessionIDs.endIndex {
+            let chunk = sessionIDs[start..<min(start + 512, sessionIDs.endIndex)]
+            let values = try await Self.mapErrors { try await redis.getMany(chunk.map { prefix + $0 }) }
+            for (sessionID, value) in zip(chunk, values) {
+                if let value, let until = Int64(value), until > now.millisecondsSinceEpoch { revoked.insert(sessionID) }
+            }
+            start = chunk.endIndex
+        }
+        return revoked
+    }
+
     /// Redis trouble is the client's 503, never a 500 and never "not revoked".
     static func mapErrors<T>(_ body: () async throws -> T) async throws -> T {
         do {

@@ -9,6 +9,15 @@ extension RedisClient {
         return value
     }
 
+    /// `MGET key…`: each key's value in order, `nil` where a key does not exist (or holds
+    /// something other than a string).
+    public func getMany(_ keys: [String]) async throws -> [String?] {
+        guard !keys.isEmpty else { return [] }
+        let reply = try await send(["MGET"] + keys)
+        guard let values = reply.array, values.count == keys.count else { throw Self.unexpected(reply, from: "MGET") }
+        return values.map { $0.isNull ? nil : $0.string }
+    }
+
     /// `SET key value [PX ms]`: stores `value`, expiring after `expiresIn` if given (rounded up
     /// to whole milliseconds; it must be positive).
     public func set(_ key: String, _ value: String, expiresIn: Duration? = nil) async throws {
