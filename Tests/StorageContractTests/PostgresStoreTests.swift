@@ -64,6 +64,30 @@ struct PostgresStoreTests {
         }
     }
 
+    /// A call from a task that is already cancelled (a client that hung up before its handler
+    /// reached the store) ends at once with `CancellationError` instead of waiting for ever.
+    @Test func aCallFromACancelledTaskEndsWithCancellationError() async throws {
+        try await withPostgresDatabase { database in
+            let store = database.store
+            let ended = Mutex<(any Error)??>(nil)
+            let call = Task {
+                while !Task.isCancelled { await Task.yield() }
+                do {
+                    try await store.ping()
+                    ended.withLock { $0 = .some(nil) }
+                } catch {
+                    ended.withLock { $0 = .some(error) }
+                }
+            }
+            call.cancel()
+            let deadline = ContinuousClock.now + .seconds(20)
+            while ended.withLock({ $0 }) == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            let outcome = try #require(ended.withLock { $0 }, "the call never ended")
+            #expect(outcome is CancellationError)
+            try await store.ping()
+        }
+    }
+
     @Test func aDatabaseThatGoesAwayGives503PromptlyAndWorksAgainAfter() async throws {
         try await withPostgresDatabase(acquireTimeout: .seconds(2)) { database in
             let users = PostgresUserRepository(store: database.store)

@@ -221,6 +221,12 @@ public final class PostgresStore: Service, Sendable {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
                 let outcome = ResumeOnce(continuation)
                 outcomeBox.withLock { $0 = outcome }
+                // Cancelled before the wait began (the handler then runs first and finds no
+                // continuation to end): end it here, or nothing ever would.
+                if race.isCancelledEarly {
+                    outcome.resume(with: .failure(CancellationError()))
+                    return
+                }
                 let id = watchdog.watch(deadline: deadline) { expiry in
                     switch expiry {
                     case .timedOut:

@@ -25,6 +25,10 @@ final class LeaseRace: Sendable {
 
     var isAcquired: Bool { state.withLock { if case .acquired = $0.outcome { true } else { false } } }
 
+    /// Whether the wait was given up before a lease was even asked for: only cancellation
+    /// claims `timedOut` before `withConnection` has registered the call with the watchdog.
+    var isCancelledEarly: Bool { state.withLock { if case .timedOut = $0.outcome { true } else { false } } }
+
     func setLease(_ task: Task<Void, Never>) {
         let cancel = state.withLock { state -> Bool in
             state.lease = task
