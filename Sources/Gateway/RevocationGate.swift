@@ -27,17 +27,19 @@ final class GatedRevocationList: RevocationList {
     }
 
     func isRevoked(sessionID: String, now: Timestamp) async throws -> Bool {
-        guard isOpen else {
-            throw ChatterError.unavailable("revocations", detail: "the revocation list is still being restored from the session store")
-        }
+        try requireOpen()
         return try await inner.isRevoked(sessionID: sessionID, now: now)
     }
 
     func revoked(among sessionIDs: [String], now: Timestamp) async throws -> Set<String> {
+        try requireOpen()
+        return try await inner.revoked(among: sessionIDs, now: now)
+    }
+
+    private func requireOpen() throws {
         guard isOpen else {
             throw ChatterError.unavailable("revocations", detail: "the revocation list is still being restored from the session store")
         }
-        return try await inner.revoked(among: sessionIDs, now: now)
     }
 }
 

@@ -96,12 +96,6 @@ struct PostgresTestDatabase: Sendable {
 /// Runs `body` against a database of its own and always drops it.
 func withPostgresDatabase(acquireTimeout: Duration = .seconds(5), migrate: Bool = true,
                           _ body: (PostgresTestDatabase) async throws -> Void) async throws {
-    let database = try await PostgresTestDatabase.create(acquireTimeout: acquireTimeout, migrate: migrate)
-    do {
-        try await body(database)
-    } catch {
-        await database.drop()
-        throw error
-    }
-    await database.drop()
+    try await using(try await PostgresTestDatabase.create(acquireTimeout: acquireTimeout, migrate: migrate), body,
+                    cleanup: { await $0.drop() })
 }

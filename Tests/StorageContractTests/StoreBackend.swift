@@ -64,14 +64,19 @@ struct StoreBackend: Sendable, CustomTestStringConvertible {
 
 /// Runs `body` against a fresh store and always closes it.
 func withStore(_ backend: StoreBackend, _ body: (StoreUnderTest) async throws -> Void) async throws {
-    let store = try await backend.make()
+    try await using(try await backend.make(), body, cleanup: { await $0.close() })
+}
+
+/// Runs `body` with `resource`, then `cleanup`, also when `body` throws.
+func using<Resource>(_ resource: Resource, _ body: (Resource) async throws -> Void,
+                     cleanup: (Resource) async -> Void) async throws {
     do {
-        try await body(store)
+        try await body(resource)
     } catch {
-        await store.close()
+        await cleanup(resource)
         throw error
     }
-    await store.close()
+    await cleanup(resource)
 }
 
 func makeUser(_ name: String, at time: Timestamp = .now()) -> User {

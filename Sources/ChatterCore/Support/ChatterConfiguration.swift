@@ -127,12 +127,9 @@ public struct ChatterConfiguration: Sendable {
         try integer("CHATTER_WS_AUTH_TIMEOUT_MS", &webSocketAuthTimeoutMs, minimum: 1)
         try integer("CHATTER_PRESENCE_GRACE_MS", &presenceGraceMs, minimum: 0)
         try integer("CHATTER_SHUTDOWN_TIMEOUT_SECONDS", &shutdownTimeoutSeconds, minimum: 1)
-        if let raw = environment["CHATTER_EVENT_LOOP_THREADS"], !raw.isEmpty {
-            guard let value = Int(raw), value >= 1 else {
-                throw ConfigurationError(variable: "CHATTER_EVENT_LOOP_THREADS", value: raw, expected: "an integer ≥ 1")
-            }
-            eventLoopThreads = value
-        }
+        var threads = 0
+        try integer("CHATTER_EVENT_LOOP_THREADS", &threads, minimum: 1)
+        if threads > 0 { eventLoopThreads = threads }
         try integer("CHATTER_WS_PING_INTERVAL_MS", &webSocketPingIntervalMs, minimum: 100)
         try integer("CHATTER_WS_SYNC_WINDOW_MS", &webSocketSyncWindowMs, minimum: 0)
         string("CHATTER_LOG_LEVEL", &logLevel)

@@ -243,13 +243,14 @@ public final class SQLiteStore: Service, Sendable {
         }
     }
 
-    /// What the before-commit step did: run `afterCommit` once the transaction committed;
-    /// `drained` says nothing is left for the relay.
+    /// The before-commit step, boxed (see `beforeCommitStep`).
     final class CommitStep: Sendable {
         let run: @Sendable (SQLConnection) throws -> CommitStepResult
         init(run: @escaping @Sendable (SQLConnection) throws -> CommitStepResult) { self.run = run }
     }
 
+    /// What the before-commit step did: run `afterCommit` once the transaction committed;
+    /// `drained` says nothing is left for the relay.
     struct CommitStepResult {
         var afterCommit: @Sendable () -> Void
         var drained: Bool
