@@ -20,11 +20,21 @@ public struct PostgresConfiguration: Sendable, Hashable {
     public var tls: TLSMode
     /// The most connections the pool opens (`pool_size`, default 20).
     public var maximumConnections: Int
-    /// Connections the pool keeps open even when idle (`pool_min`, default 4, at most
-    /// `maximumConnections`). A burst (a client fleet reconnecting after a deploy) then finds
-    /// them ready: opening many connections at once is exactly when a busy database is slowest
-    /// to accept them, and calls waiting on those connects time out as 503s.
-    public var minimumConnections: Int = 4
+    /// Connections the pool keeps open even when idle (`pool_min`; default nil: all of
+    /// `maximumConnections`, a fixed-size pool).
+    ///
+    /// Why fixed by default: postgres-nio gives every connection above the minimum an idle
+    /// timer each time it goes back to the pool and cancels it on the next lease — a task and
+    /// a Dispatch timer per query, about a fifth of a history read's CPU. A fixed pool has no
+    /// such timers, and a burst (a client fleet reconnecting after a deploy) finds its
+    /// connections ready instead of opening them just when a busy database is slowest to
+    /// accept them. The cost is `maximumConnections` connections per process at all times;
+    /// a smaller `pool_min` lets the pool shrink when idle.
+    public var minimumConnections: Int?
+    /// The connections the pool keeps open: `minimumConnections`, at most the maximum.
+    public var effectiveMinimumConnections: Int {
+        min(minimumConnections ?? maximumConnections, maximumConnections)
+    }
     /// How long a call waits for a pooled connection before it fails with 503
     /// (`acquire_timeout_ms`, default 5 s). While the database is down, every call fails
     /// after at most this long instead of hanging.

@@ -45,7 +45,7 @@ public final class PostgresStore: Service, Sendable {
             host: configuration.host, port: configuration.port, username: configuration.username,
             password: configuration.password, database: configuration.database, tls: tls)
         config.options.maximumConnections = configuration.maximumConnections
-        config.options.minimumConnections = min(configuration.minimumConnections, configuration.maximumConnections)
+        config.options.minimumConnections = configuration.effectiveMinimumConnections
         config.options.connectTimeout = configuration.connectTimeout
         self.configuration = configuration
         self.logger = logger
