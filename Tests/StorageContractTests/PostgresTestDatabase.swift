@@ -35,7 +35,8 @@ struct PostgresTestDatabase: Sendable {
     }
 
     /// Creates, migrates and starts serving a fresh database.
-    static func create(acquireTimeout: Duration = .seconds(5), maximumConnections: Int = 5, migrate: Bool = true) async throws -> PostgresTestDatabase {
+    static func create(acquireTimeout: Duration = .seconds(5), maximumConnections: Int = 5, migrate: Bool = true,
+                       keepAliveInterval: Duration? = nil) async throws -> PostgresTestDatabase {
         let base = try baseConfiguration()
         let name = "chatter_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         try await admin(base) { _ = try await $0.query("CREATE DATABASE \(unescaped: name)", logger: logger).collect() }
@@ -43,6 +44,7 @@ struct PostgresTestDatabase: Sendable {
         configuration.database = name
         configuration.acquireTimeout = acquireTimeout
         configuration.maximumConnections = maximumConnections
+        configuration.keepAliveInterval = keepAliveInterval
         let store = PostgresStore(configuration: configuration, logger: logger)
         let runner = Task { try await store.run() }
         let database = PostgresTestDatabase(name: name, base: base, store: store, runner: runner)
@@ -77,6 +79,20 @@ struct PostgresTestDatabase: Sendable {
         }
     }
 
+    /// The last statement of each of this database's server processes but `excluding` (by
+    /// backend pid), asked over a connection of its own.
+    func lastStatements(excluding: Set<Int32> = []) async throws -> [Int32: String] {
+        var statements: [Int32: String] = [:]
+        try await Self.admin(base) { connection in
+            for try await (pid, query) in try await connection.query(
+                "SELECT pid, query FROM pg_stat_activity WHERE datname = \(name)", logger: Self.logger
+            ).decode((Int32, String).self) where !excluding.contains(pid) {
+                statements[pid] = query
+            }
+        }
+        return statements
+    }
+
     /// Runs `body` on a connection of its own to the base database.
     static func admin(_ base: PostgresConfiguration, _ body: (PostgresConnection) async throws -> Void) async throws {
         let connection = try await PostgresConnection.connect(
@@ -94,8 +110,9 @@ struct PostgresTestDatabase: Sendable {
 }
 
 /// Runs `body` against a database of its own and always drops it.
-func withPostgresDatabase(acquireTimeout: Duration = .seconds(5), migrate: Bool = true,
+func withPostgresDatabase(acquireTimeout: Duration = .seconds(5), migrate: Bool = true, keepAliveInterval: Duration? = nil,
                           _ body: (PostgresTestDatabase) async throws -> Void) async throws {
-    try await using(try await PostgresTestDatabase.create(acquireTimeout: acquireTimeout, migrate: migrate), body,
+    try await using(try await PostgresTestDatabase.create(acquireTimeout: acquireTimeout, migrate: migrate,
+                                                          keepAliveInterval: keepAliveInterval), body,
                     cleanup: { await $0.drop() })
 }

@@ -6,7 +6,7 @@ import Foundation
 /// Built from `CHATTER_DATABASE_URL`, `postgres://user:pass@host:port/db`. Query options:
 /// `sslmode=disable|prefer|require` (default `prefer`: TLS when the server offers it),
 /// `pool_size=N` caps the pool, `pool_min=N` keeps that many open, `acquire_timeout_ms=N`
-/// bounds the wait for a connection.
+/// bounds the wait for a connection, `keepalive_s=N` sets how often idle connections are pinged.
 public struct PostgresConfiguration: Sendable, Hashable {
     /// The environment variable the server reads its database URL from.
     public static let environmentKey = "CHATTER_DATABASE_URL"
@@ -39,6 +39,9 @@ public struct PostgresConfiguration: Sendable, Hashable {
     /// (`acquire_timeout_ms`, default 5 s). While the database is down, every call fails
     /// after at most this long instead of hanging.
     public var acquireTimeout: Duration
+    /// How often the idle pool is pinged, one `SELECT 1` per connection (`keepalive_s`,
+    /// default 30 s; `keepalive_s=0` turns it off). See `PoolKeepAlive`.
+    public var keepAliveInterval: Duration? = .seconds(30)
     /// How long opening one connection may take (default 5 s).
     public var connectTimeout: Duration
 
@@ -76,6 +79,9 @@ public struct PostgresConfiguration: Sendable, Hashable {
                   tls: try TLSMode(sslmode: options["sslmode"]))
         if let size = options["pool_size"].flatMap(Int.init), size > 0 { maximumConnections = size }
         if let size = options["pool_min"].flatMap(Int.init), size >= 0 { minimumConnections = size }
+        if let seconds = options["keepalive_s"].flatMap(Int.init), seconds >= 0 {
+            keepAliveInterval = seconds == 0 ? nil : .seconds(seconds)
+        }
         if let ms = options["acquire_timeout_ms"].flatMap(Int.init), ms > 0 { acquireTimeout = .milliseconds(ms) }
     }
 

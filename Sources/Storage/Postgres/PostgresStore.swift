@@ -47,6 +47,8 @@ public final class PostgresStore: Service, Sendable {
         config.options.maximumConnections = configuration.maximumConnections
         config.options.minimumConnections = configuration.effectiveMinimumConnections
         config.options.connectTimeout = configuration.connectTimeout
+        // `PoolKeepAlive` does this instead, without a timer per lease.
+        config.options.keepAliveBehavior = nil
         self.configuration = configuration
         self.logger = logger
         self.client = PostgresClient(configuration: config, backgroundLogger: logger)
@@ -74,6 +76,11 @@ public final class PostgresStore: Service, Sendable {
                 await withTaskGroup(of: Void.self) { pool in
                     pool.addTask { await self.client.run() }
                     pool.addTask { await self.watchdog.run() }
+                    if let interval = self.configuration.keepAliveInterval {
+                        pool.addTask {
+                            await PoolKeepAlive(interval: interval, connections: self.configuration.maximumConnections).run(store: self)
+                        }
+                    }
                     await pool.next()
                     pool.cancelAll()
                 }
