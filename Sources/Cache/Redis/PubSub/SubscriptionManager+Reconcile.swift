@@ -44,6 +44,9 @@ extension SubscriptionManager {
                 registry.withLock { $0.unconfirm(channel) }
             }
             try await subscribe(wanted.subtracting(confirmed), on: connection)
+        } catch is CancellationError {
+            // The client is shutting down: nothing failed.
+            connection.closeNow()
         } catch {
             // A timeout or a dropped connection: start afresh on a new one.
             logger.warning("Redis subscription connection failed", metadata: [RedisLoggingKeys.error: "\(String(reflecting: error))"])
