@@ -51,6 +51,8 @@ public final class ChangeNotifier: Sendable {
     public func wait(since: UInt64, timeout: Duration) async {
         let slack = min(TimeAmount.nanoseconds(TimeAmount(timeout).nanoseconds / 8), .milliseconds(10))
         let deadline = NIODeadline.now() + TimeAmount(timeout)
+        // A sweep due by then serves this waiter too; one later than that does not.
+        let latestSweep = deadline + slack
         let id = state.withLock { state -> Int in
             state.nextID += 1
             return state.nextID
@@ -60,10 +62,9 @@ public final class ChangeNotifier: Sendable {
                 let (resumeNow, sweep) = state.withLock { state -> (Bool, NIODeadline?) in
                     if state.generation != since || Task.isCancelled { return (true, nil) }
                     state.waiters[id] = Waiter(continuation: continuation, deadline: deadline)
-                    // A sweep due by `deadline + slack` serves this waiter too.
-                    if let scheduled = state.sweepAt, scheduled <= deadline + slack { return (false, nil) }
-                    state.sweepAt = deadline + slack
-                    return (false, deadline + slack)
+                    if let scheduled = state.sweepAt, scheduled <= latestSweep { return (false, nil) }
+                    state.sweepAt = latestSweep
+                    return (false, latestSweep)
                 }
                 if resumeNow { continuation.resume() }
                 if let sweep { schedule(sweepAt: sweep) }

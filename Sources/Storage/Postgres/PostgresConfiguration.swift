@@ -25,7 +25,7 @@ public struct PostgresConfiguration: Sendable, Hashable {
     ///
     /// Why fixed by default: postgres-nio gives every connection above the minimum an idle
     /// timer each time it goes back to the pool and cancels it on the next lease — a task and
-    /// a Dispatch timer per query, about a fifth of a history read's CPU. A fixed pool has no
+    /// a Dispatch timer per query, about 15% of a history read's CPU. A fixed pool has no
     /// such timers, and a burst (a client fleet reconnecting after a deploy) finds its
     /// connections ready instead of opening them just when a busy database is slowest to
     /// accept them. The cost is `maximumConnections` connections per process at all times;

@@ -76,10 +76,10 @@ public final class PostgresStore: Service, Sendable {
                 await withTaskGroup(of: Void.self) { pool in
                     pool.addTask { await self.client.run() }
                     pool.addTask { await self.watchdog.run() }
-                    if let interval = self.configuration.keepAliveInterval {
-                        pool.addTask {
-                            await PoolKeepAlive(interval: interval, connections: self.configuration.maximumConnections).run(store: self)
-                        }
+                    // Like the two above, it returns only when cancelled: the first to return ends the pool.
+                    let keptOpen = self.configuration.effectiveMinimumConnections
+                    if let interval = self.configuration.keepAliveInterval, keptOpen > 0 {
+                        pool.addTask { await PoolKeepAlive(interval: interval, connections: keptOpen).run(store: self) }
                     }
                     await pool.next()
                     pool.cancelAll()

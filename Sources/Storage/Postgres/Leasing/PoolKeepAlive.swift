@@ -3,7 +3,9 @@ import Logging
 import PostgresNIO
 
 /// Keeps the pool's connections in use while the server is idle: every `interval`, one
-/// `SELECT 1` per pooled connection, all at once so that they lease different connections.
+/// `SELECT 1` per connection the pool keeps open (`connections`, its minimum: pinging more would
+/// make it open connections that it would then close again), all at once so that they lease
+/// different connections. A pool that keeps none open is not pinged.
 ///
 /// Why not postgres-nio's own keep-alive: it arms a timer (a task and a Dispatch timer) each
 /// time a connection goes back to the pool and cancels it at the next lease, which in a profile
@@ -16,6 +18,7 @@ struct PoolKeepAlive {
     let interval: Duration
     let connections: Int
 
+    /// Until cancelled (with no connections to ping it does nothing, but still only returns then).
     func run(store: PostgresStore) async {
         for await _ in Ticks(every: interval) {
             await pingEachConnection(store)
@@ -25,7 +28,7 @@ struct PoolKeepAlive {
     func pingEachConnection(_ store: PostgresStore) async {
         let logger = store.logger
         await withDiscardingTaskGroup { group in
-            for _ in 0..<max(1, connections) {
+            for _ in 0..<connections {
                 group.addTask {
                     do {
                         try await store.withConnection { connection in
