@@ -143,7 +143,7 @@ public struct LoadRunner: Sendable {
                 senders.addTask { await reportProgress(ledger: ledger, started: started) }
                 var senderCount = 0
                 if configuration.rate > 0 {
-                    senders.addTask { await sendAtFixedRate(connections, until: sendUntil) }
+                    senders.addTask { await sendAtFixedRate(connections, from: started, until: sendUntil) }
                     senderCount = 1
                 } else {
                     for connection in connections {
@@ -200,16 +200,28 @@ public struct LoadRunner: Sendable {
         return report
     }
 
-    private func sendAtFixedRate(_ connections: [LoadConnection], until end: ContinuousClock.Instant) async {
+    /// Paced by a millisecond event-loop tick that sends whatever has come due. A `Task.sleep`
+    /// per send was a Dispatch timer per send: 9% of the generator's CPU at 1 000 msg/s, on the
+    /// core whose own queueing shows up in the latencies it measures. A send goes out at most a
+    /// tick late, and its latency is timed from when it actually went. The schedule starts at
+    /// `start`, so a run sends `rate × duration` messages however late this task began.
+    private func sendAtFixedRate(_ connections: [LoadConnection], from start: ContinuousClock.Instant,
+                                 until end: ContinuousClock.Instant) async {
         let interval = Duration.nanoseconds(1_000_000_000 / Int64(max(1, configuration.rate)))
-        var next = ContinuousClock.now
+        var next = start
         var count = 0
-        while next < end, !Task.isCancelled {
-            let connection = connections[count % connections.count]
-            await connection.send(body: "load message \(count)", clientMsgID: "\(configuration.runID)-\(count)")
-            count += 1
-            next += interval
-            if next > ContinuousClock.now { try? await Task.sleep(until: next, clock: .continuous) }
+        func sendDue() async {
+            while next < end, next <= ContinuousClock.now, !Task.isCancelled {
+                let connection = connections[count % connections.count]
+                await connection.send(body: "load message \(count)", clientMsgID: "\(configuration.runID)-\(count)")
+                count += 1
+                next += interval
+            }
+        }
+        await sendDue()
+        for await _ in Ticks(every: .milliseconds(1)) {
+            guard next < end, !Task.isCancelled else { return }
+            await sendDue()
         }
     }
 
