@@ -16,6 +16,20 @@ import Testing
         #expect(FrameScanner.scan(#" { "type" : "ready", "user_id": "u", "n": -1.5e3, "ok": true, "x": [] } "#) == .init(type: "ready"))
     }
 
+    @Test func takesFieldsOnlyFromTheirPlace() {
+        let nested = #"{"type":"event","x":{"type":"no","message":{"seq":3}},"event":{"kind":"k","chat":{"message":{"seq":4,"chat_id":"no"}},"message":{"seq":5,"chat_id":"c"}}}"#
+        #expect(FrameScanner.scan(nested) == .init(type: "event", kind: "k", seq: 5, chatID: "c"))
+        #expect(FrameScanner.scan(#"{"typ":"a","types":"b","message":{"seqs":1,"se":2}}"#) == .init(), "keys match whole")
+        #expect(FrameScanner.scan(#"{"type":"ack","message":{"seq":-3}}"#) == .init(type: "ack", seq: -3))
+    }
+
+    @Test func givesUpOnSeqsThatAreNotIntegers() {
+        #expect(FrameScanner.scan(#"{"type":"ack","message":{"seq":1.5}}"#) == nil)
+        #expect(FrameScanner.scan(#"{"type":"ack","message":{"seq":1e3}}"#) == nil)
+        #expect(FrameScanner.scan(#"{"type":"ack","message":{"seq":99999999999999999999}}"#) == nil)
+        #expect(FrameScanner.scan(#"{"type":"ack","message":{"seq":-}}"#) == nil)
+    }
+
     @Test func givesUpOnEscapedIdsAndBrokenInput() {
         #expect(FrameScanner.scan(#"{"type":"ack","message":{"chat_id":"c\u0031","seq":1}}"#) == nil)
         #expect(FrameScanner.scan(#"{"type":"ack""#) == nil)
