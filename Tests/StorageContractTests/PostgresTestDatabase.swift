@@ -79,14 +79,14 @@ struct PostgresTestDatabase: Sendable {
         }
     }
 
-    /// The last statement of each of this database's server processes but `excluding` (by
-    /// backend pid), asked over a connection of its own.
-    func lastStatements(excluding: Set<Int32> = []) async throws -> [Int32: String] {
+    /// The last statement of each of this database's server processes, by backend pid, asked
+    /// over a connection of its own.
+    func lastStatements() async throws -> [Int32: String] {
         var statements: [Int32: String] = [:]
         try await Self.admin(base) { connection in
             for try await (pid, query) in try await connection.query(
                 "SELECT pid, query FROM pg_stat_activity WHERE datname = \(name)", logger: Self.logger
-            ).decode((Int32, String).self) where !excluding.contains(pid) {
+            ).decode((Int32, String).self) {
                 statements[pid] = query
             }
         }

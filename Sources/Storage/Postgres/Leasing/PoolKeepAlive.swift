@@ -1,6 +1,5 @@
 import ChatterCore
 import Logging
-import PostgresNIO
 
 /// Keeps the pool's connections in use while the server is idle: every `interval`, one
 /// `SELECT 1` per connection the pool keeps open (`connections`, its minimum: pinging more would
@@ -31,9 +30,7 @@ struct PoolKeepAlive {
             for _ in 0..<connections {
                 group.addTask {
                     do {
-                        try await store.withConnection { connection in
-                            _ = try await connection.rows("SELECT 1", logger: logger)
-                        }
+                        try await store.ping()
                     } catch {
                         logger.debug("a keep-alive ping failed", metadata: [LoggingKeys.errorDetail: "\(error)"])
                     }
