@@ -41,6 +41,8 @@ struct PostgresBatchAppendTests {
             let first = try await messages.append(new("a", "u1", "kept"))
             #expect(first.message.seq == 1)
 
+            // The retry of "kept" breaks the batch's first insert (the idempotency key's unique
+            // index); the batch is committed again with its keys looked up.
             let batch = [new("a", "u2"), new("b", "u1"), new("a", "u1", "kept"), new("a", "u1"), new("b", "u2", "twice"),
                          new("b", "u2", "twice")]
             let results = try await commitAsOneBatch(batch, store: database.store).map { try $0.get() }
@@ -65,6 +67,30 @@ struct PostgresBatchAppendTests {
             #expect(published == ["a:1", "a:2", "b:1", "a:3", "b:2"], "one event per new message, in arrival order")
             let events = try outbox.map { try JSONDecoder().decode(ChatEvent.self, from: Data($0.payload.utf8)) }
             #expect(events.map { $0.message?.id } == [first.message.id] + [0, 1, 3, 4].map { results[$0].message.id })
+        }
+    }
+
+    /// Without the key lookup, a stored send's retry makes the insert fail as a whole: nothing
+    /// of the batch is written, so committing it again with the lookup leaves no gap.
+    @Test func aRetryBreaksTheInsertWithoutLookupAndNothingIsWritten() async throws {
+        try await withPostgresDatabase { database in
+            let messages = PostgresMessageRepository(store: database.store)
+            _ = try await messages.append(new("a", "u1", "kept"))
+            let store = database.store
+            let batch = [new("a", "u2"), new("b", "u1"), new("a", "u1", "kept")]
+            do {
+                _ = try await store.transaction { connection in
+                    try await PostgresBatchAppend.write(batch, traceparents: [:], lookingUpStored: false, on: connection,
+                                                        logger: store.logger)
+                }
+                Issue.record("the insert should have broken the idempotency key's unique index")
+            } catch {
+                #expect(PostgresErrors.isUniqueViolation(error), "\(String(reflecting: error))")
+            }
+            #expect(try await messages.lastSeq(chatID: "a") == 1)
+            #expect(try await messages.lastSeq(chatID: "b") == 0)
+            let outbox = try await PostgresOutboxReader(store: store).unpublished(limit: 100)
+            #expect(outbox.map(\.key) == ["a"])
         }
     }
 

@@ -12,10 +12,14 @@ import PostgresNIO
 ///
 /// 1. The batch's chats are locked in one order (`chat_state` rows, sorted), so every earlier
 ///    send to them has committed and two batches sharing chats queue instead of deadlocking.
-/// 2. Under those locks, the batch's keys are looked up: a retry gets the stored message.
-/// 3. `AppendBatchPlan` numbers the new messages per chat in arrival order; one statement
+/// 2. `AppendBatchPlan` numbers the new messages per chat in arrival order; one statement
 ///    inserts them, moves the counters and the senders' read markers, and appends the outbox
 ///    rows in the same order — so the relay, reading by id, publishes each chat in `seq` order.
+/// 3. A retry of a send already stored makes that insert break the idempotency key's unique
+///    index, and the whole transaction rolls back. The batch is then committed again, this
+///    time looking its keys up under the locks first, so a retry gets the stored message.
+///    Retries are rare (a client resends only when it lost an ack), and looking every key up
+///    in every batch cost about a sixth of PostgreSQL's time per send.
 ///
 /// A batch that fails for a reason other than the database's availability (a statement one
 /// send's data breaks) is retried one send per transaction, so only that send fails.
@@ -40,8 +44,17 @@ enum PostgresBatchAppend {
         let traceparents = Dictionary(batch.compactMap { entry in entry.traceparent.map { (entry.message.id, $0) } },
                                       uniquingKeysWith: { first, _ in first })
         do {
-            let results = try await store.transaction { connection in
-                try await write(messages, traceparents: traceparents, on: connection, logger: logger)
+            let results: [AppendResult]
+            do {
+                results = try await store.transaction { connection in
+                    try await write(messages, traceparents: traceparents, lookingUpStored: false, on: connection, logger: logger)
+                }
+            } catch where PostgresErrors.isUniqueViolation(error) {
+                logger.debug("a batch holds a retry of a stored send; committing it again with its keys looked up",
+                             metadata: [LoggingKeys.batchSize: "\(batch.count)"])
+                results = try await store.transaction { connection in
+                    try await write(messages, traceparents: traceparents, lookingUpStored: true, on: connection, logger: logger)
+                }
             }
             for (entry, result) in zip(batch, results) { entry.reply.resume(returning: result) }
         } catch {
@@ -70,9 +83,10 @@ enum PostgresBatchAppend {
     }
 
     /// The batch transaction's statements; answers in the order of `messages`. `traceparents`:
-    /// the trace each send continues, by message id.
-    static func write(_ messages: [NewMessage], traceparents: [String: String], on connection: PostgresConnection,
-                      logger: Logger) async throws -> [AppendResult] {
+    /// the trace each send continues, by message id. Without `lookingUpStored` a retry of a
+    /// stored send fails the insert with a unique violation (see the type's documentation).
+    static func write(_ messages: [NewMessage], traceparents: [String: String], lookingUpStored: Bool,
+                      on connection: PostgresConnection, logger: Logger) async throws -> [AppendResult] {
         let now = Timestamp.now()
         var lastSeq: [String: Int64] = [:]
         for row in try await connection.rows(
@@ -85,17 +99,7 @@ enum PostgresBatchAppend {
             let (chatID, seq) = try row.decode((String, Int64).self)
             lastSeq[chatID] = seq
         }
-        let keys = AppendBatchPlan.keys(messages)
-        var stored: [AppendBatchPlan.Key: Message] = [:]
-        for row in try await connection.rows(
-            """
-            SELECT \(unescaped: PostgresMessageRepository.columns) FROM messaging.messages
-            WHERE (chat_id, sender_id, client_msg_id) IN
-                (SELECT * FROM unnest(\(keys.map(\.chatID)), \(keys.map(\.senderID)), \(keys.map(\.clientMsgID))))
-            """, logger: logger) {
-            let message = try PostgresMessageRepository.message(from: row)
-            stored[AppendBatchPlan.Key(chatID: message.chatID, senderID: message.senderID, clientMsgID: message.clientMsgID)] = message
-        }
+        let stored = lookingUpStored ? try await storedMessages(AppendBatchPlan.keys(messages), on: connection, logger: logger) : [:]
         let plan = AppendBatchPlan(messages: messages, lastSeq: lastSeq, stored: stored, at: now)
         guard !plan.created.isEmpty else { return plan.results }
 
@@ -135,5 +139,22 @@ enum PostgresBatchAppend {
             SELECT pg_notify(\(PostgresStore.outboxChannel), '') WHERE EXISTS (SELECT 1 FROM events)
             """, logger: logger)
         return plan.results
+    }
+
+    /// The messages already stored under any of `keys`, read under the batch's chat locks, so
+    /// every earlier send to those chats has committed.
+    static func storedMessages(_ keys: [AppendBatchPlan.Key], on connection: PostgresConnection,
+                               logger: Logger) async throws -> [AppendBatchPlan.Key: Message] {
+        var stored: [AppendBatchPlan.Key: Message] = [:]
+        for row in try await connection.rows(
+            """
+            SELECT \(unescaped: PostgresMessageRepository.columns) FROM messaging.messages
+            WHERE (chat_id, sender_id, client_msg_id) IN
+                (SELECT * FROM unnest(\(keys.map(\.chatID)), \(keys.map(\.senderID)), \(keys.map(\.clientMsgID))))
+            """, logger: logger) {
+            let message = try PostgresMessageRepository.message(from: row)
+            stored[AppendBatchPlan.Key(chatID: message.chatID, senderID: message.senderID, clientMsgID: message.clientMsgID)] = message
+        }
+        return stored
     }
 }
