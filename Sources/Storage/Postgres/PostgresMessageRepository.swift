@@ -99,32 +99,46 @@ public struct PostgresMessageRepository: MessageRepository {
     }
 
     public func history(chatID: String, query: HistoryQuery) async throws -> MessagePage {
-        var conditions = ["chat_id = $1"]
-        var binds = PostgresBindings()
-        binds.append(chatID)
-        if let after = query.afterSeq {
-            binds.append(after)
-            conditions.append("seq > $\(binds.count)")
-        }
-        if let before = query.beforeSeq {
-            binds.append(before)
-            conditions.append("seq < $\(binds.count)")
-        }
         // With after_seq the page starts right after it; otherwise it is the newest page below
         // before_seq. Either way one extra row tells whether there is more in that direction.
         let ascending = query.afterSeq != nil
-        binds.append(Int64(query.limit + 1))
-        let sql = "SELECT \(Self.columns) FROM messaging.messages WHERE \(conditions.joined(separator: " AND ")) "
-            + "ORDER BY seq \(ascending ? "ASC" : "DESC") LIMIT $\(binds.count)"
-        let statement = PostgresQuery(unsafeSQL: sql, binds: binds)
+        let after = query.afterSeq ?? 0
+        let before = query.beforeSeq ?? Int64.max
+        let rows = Int64(query.limit + 1)
         let logger = store.logger
         var messages = try await store.withConnection { connection in
-            try await connection.rows(statement, logger: logger).map(Self.message(from:))
-        }
+            try await ascending
+                ? connection.rows(prepared: HistoryForward.self, HistoryForward.query(chatID, after, before, rows), logger: logger)
+                : connection.rows(prepared: HistoryBackward.self, HistoryBackward.query(chatID, after, before, rows), logger: logger)
+        }.map(Self.message(from:))
         let hasMore = messages.count > query.limit
         if hasMore { messages.removeLast() }
         if !ascending { messages.reverse() }
         return MessagePage(messages: messages, hasMore: hasMore)
+    }
+
+    /// A chat's messages between two seqs (both excluded), oldest first.
+    enum HistoryForward: PreparedQuery {
+        static func query(_ chatID: String, _ after: Int64, _ before: Int64, _ limit: Int64) -> PostgresQuery {
+            """
+            SELECT \(unescaped: columns) FROM messaging.messages
+            WHERE chat_id = \(chatID) AND seq > \(after) AND seq < \(before) ORDER BY seq ASC LIMIT \(limit)
+            """
+        }
+
+        static let sql = query("", 0, 0, 0).sql
+    }
+
+    /// A chat's messages between two seqs (both excluded), newest first.
+    enum HistoryBackward: PreparedQuery {
+        static func query(_ chatID: String, _ after: Int64, _ before: Int64, _ limit: Int64) -> PostgresQuery {
+            """
+            SELECT \(unescaped: columns) FROM messaging.messages
+            WHERE chat_id = \(chatID) AND seq > \(after) AND seq < \(before) ORDER BY seq DESC LIMIT \(limit)
+            """
+        }
+
+        static let sql = query("", 0, 0, 0).sql
     }
 
     public func edit(chatID: String, id: String, body: String, at: Timestamp) async throws -> Message? {

@@ -51,12 +51,7 @@ public struct PostgresOutboxReader: OutboxReader {
     }
 
     static func unpublished(limit: Int, on connection: PostgresConnection, logger: Logger) async throws -> [OutboxEntry] {
-        try await connection.rows(
-            """
-            SELECT id, topic, partition_key, payload, kind, created_at, seq, traceparent FROM outbox.events
-            WHERE published_at IS NULL ORDER BY id LIMIT \(max(1, limit))
-            """, logger: logger
-        ).map { row in
+        try await connection.rows(prepared: Unpublished.self, Unpublished.query(limit: limit), logger: logger).map { row in
             let (id, topic, key, payload, kind, createdAt, seq, traceparent) = try row.decode(
                 (Int64, String, String, String, String, Int64, Int64?, String?).self)
             var headers = [EventHeader.kind: kind, EventHeader.occurredAt: String(createdAt)]
@@ -69,19 +64,40 @@ public struct PostgresOutboxReader: OutboxReader {
     public func markPublished(ids: [Int64], at: Timestamp) async throws {
         guard !ids.isEmpty else { return }
         let logger = store.logger
-        try await store.transaction { connection in
+        try await store.withConnection { connection in
             try await Self.mark(ids: ids, at: at, on: connection, logger: logger)
         }
     }
 
     static func mark(ids: [Int64], at: Timestamp, on connection: PostgresConnection, logger: Logger) async throws {
         guard let last = ids.max() else { return }
-        _ = try await connection.rows(
-            "UPDATE outbox.events SET published_at = \(at.milliseconds) WHERE id = ANY(\(ids)) AND published_at IS NULL",
-            logger: logger)
-        _ = try await connection.rows(
-            "UPDATE outbox.relay SET last_id = GREATEST(last_id, \(last)), updated_at = \(at.milliseconds) WHERE id = 1",
-            logger: logger)
+        _ = try await connection.rows(prepared: MarkPublished.self, MarkPublished.query(ids: ids, last: last, at: at), logger: logger)
+    }
+
+    /// The oldest unpublished rows, in id order.
+    enum Unpublished: PreparedQuery {
+        static func query(limit: Int) -> PostgresQuery {
+            """
+            SELECT id, topic, partition_key, payload, kind, created_at, seq, traceparent FROM outbox.events
+            WHERE published_at IS NULL ORDER BY id LIMIT \(max(1, limit))
+            """
+        }
+
+        static let sql = query(limit: 1).sql
+    }
+
+    /// Marks rows published and moves the relay's progress row, in one statement.
+    enum MarkPublished: PreparedQuery {
+        static func query(ids: [Int64], last: Int64, at: Timestamp) -> PostgresQuery {
+            """
+            WITH marked AS (
+                UPDATE outbox.events SET published_at = \(at.milliseconds) WHERE id = ANY(\(ids)) AND published_at IS NULL
+            )
+            UPDATE outbox.relay SET last_id = GREATEST(last_id, \(last)), updated_at = \(at.milliseconds) WHERE id = 1
+            """
+        }
+
+        static let sql = query(ids: [], last: 0, at: Timestamp(millisecondsSinceEpoch: 0)).sql
     }
 
     /// One relay step under the relay lock (see the type's documentation); 0 when another

@@ -90,12 +90,7 @@ enum PostgresBatchAppend {
         let now = Timestamp.now()
         var lastSeq: [String: Int64] = [:]
         for row in try await connection.rows(
-            """
-            INSERT INTO messaging.chat_state (chat_id, last_seq, last_activity_at)
-            SELECT chat_id, 0, \(now.milliseconds) FROM unnest(\(AppendBatchPlan.chatsToLock(messages))) AS t(chat_id) ORDER BY chat_id
-            ON CONFLICT (chat_id) DO UPDATE SET last_activity_at = excluded.last_activity_at
-            RETURNING chat_id, last_seq
-            """, logger: logger) {
+            prepared: LockBatchChats.self, LockBatchChats.query(chats: AppendBatchPlan.chatsToLock(messages), now: now), logger: logger) {
             let (chatID, seq) = try row.decode((String, Int64).self)
             lastSeq[chatID] = seq
         }
@@ -107,37 +102,11 @@ enum PostgresBatchAppend {
         let payloads = try created.map {
             try ChatEvent(kind: .messageCreated, chatID: $0.chatID, occurredAt: now, message: $0).encodedJSON()
         }
-        let counters = Array(plan.lastSeqs)
-        let markers = Array(plan.readMarkers)
         _ = try await connection.rows(
-            """
-            WITH inserted AS (
-                INSERT INTO messaging.messages (id, chat_id, seq, sender_id, body, client_msg_id, created_at)
-                SELECT id, chat_id, seq, sender_id, body, client_msg_id, \(now.milliseconds)
-                FROM unnest(\(created.map(\.id)), \(created.map(\.chatID)), \(created.map(\.seq)), \(created.map(\.senderID)),
-                            \(created.map { $0.body ?? "" }), \(created.map(\.clientMsgID)))
-                    AS t(id, chat_id, seq, sender_id, body, client_msg_id)
-            ), counters AS (
-                UPDATE messaging.chat_state AS s SET last_seq = t.seq
-                FROM unnest(\(counters.map(\.key)), \(counters.map(\.value))) AS t(chat_id, seq)
-                WHERE s.chat_id = t.chat_id
-            ), markers AS (
-                INSERT INTO messaging.read_markers (chat_id, user_id, seq, updated_at)
-                SELECT chat_id, user_id, seq, \(now.milliseconds)
-                FROM unnest(\(markers.map(\.key.chatID)), \(markers.map(\.key.userID)), \(markers.map(\.value))) AS t(chat_id, user_id, seq)
-                ON CONFLICT (chat_id, user_id) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at
-                WHERE messaging.read_markers.seq < excluded.seq
-            ), events AS (
-                INSERT INTO outbox.events (topic, partition_key, kind, payload, created_at, seq, traceparent)
-                SELECT \(ChatEvent.topic), chat_id, \(ChatEvent.Kind.messageCreated.rawValue), payload, \(now.milliseconds), seq,
-                       NULLIF(traceparent, '')
-                FROM unnest(\(created.map(\.chatID)), \(payloads), \(created.map(\.seq)), \(created.map { traceparents[$0.id] ?? "" }))
-                    WITH ORDINALITY AS t(chat_id, payload, seq, traceparent, position)
-                ORDER BY position
-                RETURNING id
-            )
-            SELECT pg_notify(\(PostgresStore.outboxChannel), '') WHERE EXISTS (SELECT 1 FROM events)
-            """, logger: logger)
+            prepared: InsertBatch.self,
+            InsertBatch.query(created: created, payloads: payloads, traceparents: created.map { traceparents[$0.id] ?? "" },
+                              lastSeqs: plan.lastSeqs, readMarkers: plan.readMarkers, now: now),
+            logger: logger)
         return plan.results
     }
 
