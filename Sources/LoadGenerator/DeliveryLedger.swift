@@ -33,6 +33,14 @@ final class DeliveryLedger: Sendable {
         var seen: [Int: [String: Set<Int64>]] = [:]
         var highest: [Int: [String: Int64]] = [:]
         var latency = Histogram<UInt64>(highestTrackableValue: 60_000_000)  // µs, up to a minute
+        /// Send → ack: the part of a delivery's latency up to the commit (and the ack's way
+        /// back), to tell a slow write path from a slow fan-out.
+        var ackLatency = Histogram<UInt64>(highestTrackableValue: 60_000_000)
+    }
+
+    /// Which latency: send → delivery, or send → ack.
+    enum Latency: Sendable {
+        case delivery, ack
     }
 
     private let state = Mutex(State())
@@ -49,12 +57,16 @@ final class DeliveryLedger: Sendable {
         }
     }
 
-    /// An ack; a retried send's second ack (same seq) counts once.
-    func recordAck(chatID: String, seq: Int64, members: Int) {
+    /// An ack; a retried send's second ack (same seq) counts once, and its latency is timed
+    /// from the first send.
+    func recordAck(chatID: String, seq: Int64, members: Int, clientMsgID: String? = nil, at time: ContinuousClock.Instant = .now) {
         state.withLock { state in
             guard state.acked[chatID, default: []].insert(seq).inserted else { return }
             state.totals.acked += 1
             state.totals.expectedDeliveries += members
+            if let clientMsgID, let sent = state.sentAt[clientMsgID] {
+                _ = state.ackLatency.record(Self.microseconds(time - sent))
+            }
         }
     }
 
@@ -79,9 +91,7 @@ final class DeliveryLedger: Sendable {
             let highest = state.highest[connection, default: [:]][chatID] ?? 0
             if seq < highest { state.totals.reordered += 1 } else { state.highest[connection, default: [:]][chatID] = seq }
             if let clientMsgID, let sent = state.sentAt[clientMsgID] {
-                let elapsed = time - sent
-                let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
-                _ = state.latency.record(UInt64(max(0, micros)))
+                _ = state.latency.record(Self.microseconds(time - sent))
             }
         }
     }
@@ -111,11 +121,19 @@ final class DeliveryLedger: Sendable {
     }
 
     /// Latency percentiles in milliseconds.
-    func latencyMilliseconds(_ percentiles: [Double]) -> [Double] {
+    func latencyMilliseconds(_ percentiles: [Double], of latency: Latency = .delivery) -> [Double] {
         state.withLock { state in
-            percentiles.map { Double(state.latency.valueAtPercentile($0)) / 1000 }
+            let histogram = latency == .delivery ? state.latency : state.ackLatency
+            return percentiles.map { Double(histogram.valueAtPercentile($0)) / 1000 }
         }
     }
 
-    var maxLatencyMilliseconds: Double { state.withLock { Double($0.latency.max) / 1000 } }
+    func maxLatencyMilliseconds(of latency: Latency = .delivery) -> Double {
+        state.withLock { Double((latency == .delivery ? $0.latency : $0.ackLatency).max) / 1000 }
+    }
+
+    private static func microseconds(_ elapsed: Duration) -> UInt64 {
+        let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
+        return UInt64(max(0, micros))
+    }
 }

@@ -160,7 +160,7 @@ final class LoadConnection: Sendable {
             readyFlag.store(true, ordering: .releasing)
         case "ack":
             if let message = frame.message {
-                ledger.recordAck(chatID: message.chatID, seq: message.seq, members: members)
+                ledger.recordAck(chatID: message.chatID, seq: message.seq, members: members, clientMsgID: message.clientMsgID)
                 pending.withLock { _ = $0.removeValue(forKey: message.clientMsgID) }
             }
             acks.wrappingAdd(1, ordering: .relaxed)

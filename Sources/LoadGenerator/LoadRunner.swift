@@ -21,6 +21,8 @@ public struct LoadReport: Sendable, CustomStringConvertible {
     public var duplicates = 0
     public var reordered = 0
     public var latencyP50 = 0.0, latencyP95 = 0.0, latencyP99 = 0.0, latencyMax = 0.0
+    /// Send → ack: the write path's share of the latency above.
+    public var ackP50 = 0.0, ackP95 = 0.0, ackP99 = 0.0, ackMax = 0.0
     public var serverRSSKiB: Int?
     /// Server CPU (user + system) spent while sending, per delivery, when its pid is known.
     public var serverCPUMicrosPerDelivery: Double?
@@ -47,6 +49,7 @@ public struct LoadReport: Sendable, CustomStringConvertible {
             resent/reconnects  \(resent) / \(reconnects)
             delivered          \(delivered) of \(expectedDeliveries) expected (\(String(format: "%.0f", Double(delivered) / max(seconds, 0.001))) deliveries/s)
             send→deliver ms    p50 \(fmt(latencyP50))  p95 \(fmt(latencyP95))  p99 \(fmt(latencyP99))  max \(fmt(latencyMax))
+            send→ack ms        p50 \(fmt(ackP50))  p95 \(fmt(ackP95))  p99 \(fmt(ackP99))  max \(fmt(ackMax))
             lost               \(lost)
             unseen             \(unseen)
             duplicated         \(duplicates)
@@ -195,7 +198,10 @@ public struct LoadRunner: Sendable {
         }
         let percentiles = ledger.latencyMilliseconds([50, 95, 99])
         (report.latencyP50, report.latencyP95, report.latencyP99) = (percentiles[0], percentiles[1], percentiles[2])
-        report.latencyMax = ledger.maxLatencyMilliseconds
+        report.latencyMax = ledger.maxLatencyMilliseconds()
+        let ack = ledger.latencyMilliseconds([50, 95, 99], of: .ack)
+        (report.ackP50, report.ackP95, report.ackP99) = (ack[0], ack[1], ack[2])
+        report.ackMax = ledger.maxLatencyMilliseconds(of: .ack)
         report.serverRSSKiB = configuration.serverPID.flatMap(ProcessMemory.residentKiB(pid:))
         return report
     }

@@ -43,4 +43,19 @@ import Testing
         #expect(ledger.highest(connection: 0, chatID: "c") == 1)
         #expect(ledger.highest(connection: 1, chatID: "c") == 0)
     }
+
+    /// Acks and deliveries are timed from the first send, each in its own histogram; a second
+    /// ack of the same message is not timed again.
+    @Test func acksAndDeliveriesAreTimedSeparatelyFromTheFirstSend() {
+        let ledger = DeliveryLedger()
+        let start = ContinuousClock.now
+        ledger.recordSend(clientMsgID: "m1", at: start)
+        ledger.recordSend(clientMsgID: "m1", at: start + .seconds(1))  // a retry: still timed from `start`
+        ledger.recordAck(chatID: "c", seq: 1, members: 1, clientMsgID: "m1", at: start + .milliseconds(4))
+        ledger.recordAck(chatID: "c", seq: 1, members: 1, clientMsgID: "m1", at: start + .seconds(9))
+        ledger.recordDelivery(connection: 0, chatID: "c", seq: 1, clientMsgID: "m1", at: start + .milliseconds(30))
+        #expect(abs(ledger.maxLatencyMilliseconds(of: .ack) - 4) < 0.1)
+        #expect(abs(ledger.maxLatencyMilliseconds(of: .delivery) - 30) < 0.1)
+        #expect(abs(ledger.latencyMilliseconds([50], of: .ack)[0] - 4) < 0.1)
+    }
 }
