@@ -46,6 +46,8 @@ extension NotificationService {
                 ChatterError(Self.invalidFrame, "send needs chat_id, body and client_msg_id"), clientMsgID: frame.clientMsgID))
             return
         }
+        let started = ContinuousClock.now
+        defer { metrics.webSocketSendFinished(after: .now - started) }
         // Each send frame starts a trace of its own, as an HTTP send does: commit, relay, fan-out.
         await withSpan("websocket send", context: .topLevel, ofKind: .server) { span in
             span.attributes["chatter.transport"] = "websocket"

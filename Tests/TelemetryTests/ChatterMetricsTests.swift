@@ -36,6 +36,17 @@ import Testing
         #expect(output.contains(#"chatter_delivery_latency_seconds_bucket{le="0.025"} 4"#))
     }
 
+    @Test func webSocketSendsFeedTheirOwnHistogram() async {
+        let metrics = ChatterMetrics()
+        metrics.webSocketSendFinished(after: .microseconds(400))
+        metrics.webSocketSendFinished(after: .milliseconds(70))
+        let output = await text(metrics)
+        #expect(output.contains("chatter_websocket_send_duration_seconds_count 2"))
+        #expect(output.contains(#"chatter_websocket_send_duration_seconds_bucket{le="0.001"} 1"#))
+        #expect(output.contains(#"chatter_websocket_send_duration_seconds_bucket{le="0.05"} 1"#))
+        #expect(output.contains(#"chatter_websocket_send_duration_seconds_bucket{le="0.1"} 2"#))
+    }
+
     @Test func seriesThatRateQueriesNeedExistBeforeTheFirstEvent() async {
         let output = await text(ChatterMetrics(version: "9.9.9"))
         #expect(output.contains(#"chatter_messages_sent_total{transport="http"} 0"#))

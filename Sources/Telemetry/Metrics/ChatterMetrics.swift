@@ -16,6 +16,7 @@ public final class ChatterMetrics: Sendable {
     let webSocketConnections: Gauge
     let webSocketOpenedCounter: Counter
     let deliveryLatency: DurationHistogram
+    let webSocketSendDuration: DurationHistogram
     let outboxRelayed: Counter
     let outboxBacklog: Gauge
     let outboxOldestAge: Gauge
@@ -47,6 +48,10 @@ public final class ChatterMetrics: Sendable {
             "chatter_websocket_connections_opened_total", help: "WebSocket connections that completed authentication."))
         deliveryLatency = registry.makeDurationHistogram(descriptor: .chatter(
             "chatter_delivery_latency_seconds", help: "message.created: from the send's commit to the frame queued on a recipient's socket."),
+            buckets: Self.latencyBuckets)
+        webSocketSendDuration = registry.makeDurationHistogram(descriptor: .chatter(
+            "chatter_websocket_send_duration_seconds",
+            help: "A WebSocket send frame: from its handling to its ack or error queued (membership check, write, commit)."),
             buckets: Self.latencyBuckets)
         outboxRelayed = registry.makeCounter(descriptor: .chatter(
             "chatter_outbox_relayed_total", help: "Outbox rows published to the event log."))
@@ -113,6 +118,12 @@ public final class ChatterMetrics: Sendable {
                 "chatter_messages_sent_total", help: "New messages acknowledged to their sender, by transport."),
                 labels: [("transport", transport)])
         }
+    }
+
+    /// One WebSocket send answered. With `chatter_delivery_latency_seconds` it splits a
+    /// delivery's latency at the commit: the write path before it, the fan-out after.
+    public func webSocketSendFinished(after duration: Duration) {
+        webSocketSendDuration.record(max(duration, .zero))
     }
 
     /// `count` live frames of one event queued to sockets; message creations also feed the
