@@ -36,6 +36,15 @@ struct DevKafka: AsyncParsableCommand {
         let logger = common.makeLogger(configuration)
         let environment = ProcessInfo.processInfo.environment
         let partitions = self.partitions ?? environment["CHATTER_KAFKA_PARTITIONS"].flatMap { Int($0) } ?? 6
+        // Trapped, and proven trapped, before the line goes out: a script may signal as soon as
+        // it has read it. On Linux a signal sent to the process could still meet its default
+        // action for a moment after the registration `UnixSignalsSequence` waits for (a SIGTERM
+        // sent right after the line ended the process in most tries), and SIGTERM's default ends
+        // it without stopping the cluster. So SIGWINCH, whose default is to be ignored, is sent
+        // to the process (the way an outside signal comes) until it comes through the sequence.
+        let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint, .sigusr1, .sigusr2, .sigwinch)
+        var incoming = signals.makeAsyncIterator()
+        guard await Self.signalsArrive(&incoming) else { return }
         let cluster = try KafkaMockCluster(brokers: brokers, logger: logger)
         // The mock creates topics only through its own API (it does not serve CreateTopics):
         // create Chatter's up front with the partitions and replication production uses.
@@ -48,8 +57,10 @@ struct DevKafka: AsyncParsableCommand {
         logger.notice("Kafka mock cluster running", metadata: ["brokers": "\(cluster.bootstrapServers)", "topics": "\(topics)"])
         // SIGUSR1 takes broker 1 down and SIGUSR2 brings every broker back: fault tests of a
         // whole topology use them from outside, as the Kafka tests do in process.
-        for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint, .sigusr1, .sigusr2) {
+        while let signal = await incoming.next() {
             switch signal {
+            case .sigwinch:
+                continue
             case .sigusr1:
                 try cluster.setBrokerDown(1)
                 logger.notice("broker 1 is down (SIGUSR1)")
@@ -64,6 +75,28 @@ struct DevKafka: AsyncParsableCommand {
             break
         }
         withExtendedLifetime(cluster) {}
+    }
+
+    /// Sends the process SIGWINCH until it comes through `incoming`; false if SIGTERM or SIGINT
+    /// came first.
+    private static func signalsArrive(_ incoming: inout UnixSignalsSequence.AsyncIterator) async -> Bool {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                while !Task.isCancelled {
+                    kill(getpid(), SIGWINCH)
+                    try? await Task.sleep(for: .milliseconds(5))
+                }
+            }
+            defer { group.cancelAll() }
+            while let signal = await incoming.next() {
+                switch signal {
+                case .sigwinch: return true
+                case .sigterm, .sigint: return false
+                default: continue
+                }
+            }
+            return false
+        }
     }
 }
 #endif

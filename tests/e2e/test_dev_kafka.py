@@ -105,3 +105,24 @@ def test_dev_kafka_prints_brokers_that_another_process_reaches():
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_dev_kafka_stops_cleanly_on_sigterm_sent_the_moment_it_prints():
+    """A script may signal as soon as it has read the line; the signal must already be trapped
+    (before, a SIGTERM sent right away ended the process by its default action in most tries)."""
+    if not has_dev_kafka():
+        pytest.skip("binary built without the Kafka trait")
+    for _ in range(5):
+        process = subprocess.Popen(
+            [str(chatter_bin()), "dev-kafka", "--brokers", "1"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=chatter_env(), text=True)
+        try:
+            ready, _, _ = select.select([process.stdout], [], [], START_TIMEOUT_S)
+            assert ready, "no bootstrap servers printed"
+            assert process.stdout.readline().strip()
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=10) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
