@@ -7,6 +7,7 @@ Kafka client; `kcat -L` is checked too when kcat is installed.
 
 from __future__ import annotations
 
+import contextlib
 import select
 import shutil
 import signal
@@ -78,16 +79,27 @@ def _read(sock: socket.socket, count: int) -> bytes:
     return chunks
 
 
-def test_dev_kafka_prints_brokers_that_another_process_reaches():
-    if not has_dev_kafka():
-        pytest.skip("binary built without the Kafka trait")
+@contextlib.contextmanager
+def dev_kafka(brokers: int):
+    """A running `chatter dev-kafka` and the bootstrap line it printed; killed afterwards if it
+    is still running (a test that stops it checks how it exited)."""
     process = subprocess.Popen(
-        [str(chatter_bin()), "dev-kafka", "--brokers", "3"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=chatter_env(), text=True)
+        [str(chatter_bin()), "dev-kafka", "--brokers", str(brokers)],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=chatter_env(), text=True)
     try:
         ready, _, _ = select.select([process.stdout], [], [], START_TIMEOUT_S)
         assert ready, "no bootstrap servers printed"
-        bootstrap = process.stdout.readline().strip()
+        yield process, process.stdout.readline().strip()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_dev_kafka_prints_brokers_that_another_process_reaches():
+    if not has_dev_kafka():
+        pytest.skip("binary built without the Kafka trait")
+    with dev_kafka(brokers=3) as (process, bootstrap):
         addresses = bootstrap.split(",")
         assert len(addresses) == 3, bootstrap
         for address in addresses:
@@ -101,10 +113,6 @@ def test_dev_kafka_prints_brokers_that_another_process_reaches():
             assert 'topic "chatter.chat-events" with 6 partitions' in listing.stdout
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
 
 
 def test_dev_kafka_stops_cleanly_on_sigterm_sent_the_moment_it_prints():
@@ -113,16 +121,7 @@ def test_dev_kafka_stops_cleanly_on_sigterm_sent_the_moment_it_prints():
     if not has_dev_kafka():
         pytest.skip("binary built without the Kafka trait")
     for _ in range(5):
-        process = subprocess.Popen(
-            [str(chatter_bin()), "dev-kafka", "--brokers", "1"],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=chatter_env(), text=True)
-        try:
-            ready, _, _ = select.select([process.stdout], [], [], START_TIMEOUT_S)
-            assert ready, "no bootstrap servers printed"
-            assert process.stdout.readline().strip()
+        with dev_kafka(brokers=1) as (process, bootstrap):
+            assert bootstrap
             process.send_signal(signal.SIGTERM)
             assert process.wait(timeout=10) == 0
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
