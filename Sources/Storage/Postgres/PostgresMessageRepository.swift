@@ -120,10 +120,7 @@ public struct PostgresMessageRepository: MessageRepository {
     /// A chat's messages between two seqs (both excluded), oldest first.
     enum HistoryForward: PreparedQuery {
         static func query(_ chatID: String, _ after: Int64, _ before: Int64, _ limit: Int64) -> PostgresQuery {
-            """
-            SELECT \(unescaped: columns) FROM messaging.messages
-            WHERE chat_id = \(chatID) AND seq > \(after) AND seq < \(before) ORDER BY seq ASC LIMIT \(limit)
-            """
+            historyQuery(order: "ASC", chatID, after, before, limit)
         }
 
         static let sql = query("", 0, 0, 0).sql
@@ -132,13 +129,19 @@ public struct PostgresMessageRepository: MessageRepository {
     /// A chat's messages between two seqs (both excluded), newest first.
     enum HistoryBackward: PreparedQuery {
         static func query(_ chatID: String, _ after: Int64, _ before: Int64, _ limit: Int64) -> PostgresQuery {
-            """
-            SELECT \(unescaped: columns) FROM messaging.messages
-            WHERE chat_id = \(chatID) AND seq > \(after) AND seq < \(before) ORDER BY seq DESC LIMIT \(limit)
-            """
+            historyQuery(order: "DESC", chatID, after, before, limit)
         }
 
         static let sql = query("", 0, 0, 0).sql
+    }
+
+    /// The history page's statement; the two directions are two prepared statements.
+    private static func historyQuery(order: String, _ chatID: String, _ after: Int64, _ before: Int64,
+                                     _ limit: Int64) -> PostgresQuery {
+        """
+        SELECT \(unescaped: columns) FROM messaging.messages
+        WHERE chat_id = \(chatID) AND seq > \(after) AND seq < \(before) ORDER BY seq \(unescaped: order) LIMIT \(limit)
+        """
     }
 
     public func edit(chatID: String, id: String, body: String, at: Timestamp) async throws -> Message? {
