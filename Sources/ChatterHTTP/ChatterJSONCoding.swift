@@ -136,14 +136,17 @@ public struct JSONBody<Value: Encodable & Sendable>: ResponseGenerator, Sendable
 public struct WrittenJSONBody<Value: JSONWritable & Sendable>: ResponseGenerator, Sendable {
     public var value: Value
     public var status: HTTPResponse.Status
+    /// Bytes reserved up front: a value that knows its size saves the buffer's regrowth.
+    public var capacity: Int
 
-    public init(_ value: Value, status: HTTPResponse.Status = .ok) {
+    public init(_ value: Value, status: HTTPResponse.Status = .ok, capacity: Int = 1024) {
         self.value = value
         self.status = status
+        self.capacity = capacity
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        var writer = JSONWriter(capacity: 1024)
+        var writer = JSONWriter(capacity: capacity)
         value.write(to: &writer)
         return Response.json(bytes: writer.bytes, status: status)
     }

@@ -52,6 +52,22 @@ public struct MessageRoutes: Sendable {
         }
     }
 
+    /// `MessageList` from a page the store has already written (`MessagePageJSON`).
+    struct WrittenMessageList: Sendable, JSONWritable {
+        var page: MessagePageJSON
+
+        func write(to writer: inout JSONWriter) {
+            writer.beginObject()
+            writer.key("has_more")
+            writer.bool(page.hasMore)
+            writer.key("messages")
+            writer.raw(bytes: page.messages)
+            writer.endObject()
+        }
+
+        var response: WrittenJSONBody<Self> { WrittenJSONBody(self, capacity: 32 + page.messages.count) }
+    }
+
     public func addRoutes(to router: some RouterMethods<ChatterRequestContext>) {
         router.post("/v1/chats/:chat_id/messages") { request, context in
             let identity = try context.requireIdentity()
@@ -67,8 +83,8 @@ public struct MessageRoutes: Sendable {
                 beforeSeq: try Validation.sequenceNumber(request.query("before_seq"), field: "before_seq"),
                 afterSeq: try Validation.sequenceNumber(request.query("after_seq"), field: "after_seq"),
                 limit: try Validation.limit(request.query("limit"), default: 50, range: 1...200))
-            let page = try await service.history(chatID: try context.pathParameter("chat_id"), userID: identity.userID, query: query)
-            return WrittenJSONBody(MessageList(messages: page.messages, hasMore: page.hasMore))
+            let page = try await service.historyJSON(chatID: try context.pathParameter("chat_id"), userID: identity.userID, query: query)
+            return WrittenMessageList(page: page).response
         }
         router.patch("/v1/chats/:chat_id/messages/:message_id") { request, context in
             let identity = try context.requireIdentity()

@@ -26,6 +26,12 @@ public struct MessagingService: MessagingOperations {
         return try await messages.history(chatID: chatID, query: query)
     }
 
+    /// `history`'s page as the API writes it, for the HTTP routes.
+    public func historyJSON(chatID: String, userID: String, query: HistoryQuery) async throws -> MessagePageJSON {
+        _ = try await requireMember(chatID, userID)
+        return try await messages.historyJSON(chatID: chatID, query: query)
+    }
+
     public func edit(chatID: String, messageID: String, body rawBody: String, by userID: String) async throws -> Message {
         _ = try await requireMember(chatID, userID)
         guard let message = try await messages.message(chatID: chatID, id: messageID) else { throw ChatterError.notFound("message") }

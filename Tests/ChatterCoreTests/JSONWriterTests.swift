@@ -75,4 +75,11 @@ import Testing
         writer.endObject()
         #expect(writer.text == #"{"empty":[],"list":[1,"two",{"three":3},[true]],"z":"last"}"#)
     }
+
+    @Test(arguments: [Int64.min, Int64.min + 1, -1_000_000, -10, -9, -1, 0, 1, 9, 10, 99, 100, 1_764_000_000_123, Int64.max])
+    func integersAreWrittenAsTheirDecimalDigits(_ value: Int64) {
+        var bytes: [UInt8] = Array("x".utf8)
+        JSONWriter.appendInt(value, to: &bytes)
+        #expect(String(decoding: bytes, as: UTF8.self) == "x" + String(value))
+    }
 }

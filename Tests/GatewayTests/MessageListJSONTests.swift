@@ -25,6 +25,8 @@ import Testing
         ] {
             let written = String(decoding: list.writtenJSON, as: UTF8.self)
             #expect(written == (try encoderJSON(list)))
+            let fromPage = MessageRoutes.WrittenMessageList(page: MessagePageJSON(MessagePage(messages: list.messages, hasMore: list.hasMore)))
+            #expect(String(decoding: fromPage.writtenJSON, as: UTF8.self) == written)
             let decoded = try JSONDecoder().decode(MessageRoutes.MessageList.self, from: Data(written.utf8))
             #expect(decoded.messages == list.messages)
             #expect(decoded.hasMore == list.hasMore)

@@ -88,6 +88,36 @@ import Testing
         }
     }
 
+    /// A store may write its page straight from its rows (PostgreSQL does): it must be the page
+    /// `history` gives, written as `Message.write` writes it, byte for byte, for every slice,
+    /// tombstone, edit and body that needs escaping.
+    @Test(arguments: StoreBackend.all)
+    func historyJSONIsHistoryWritten(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store in
+            let bodies = ["plain", "quote \" backslash \\ slash / tab \t newline \n", "bell \u{07} esc \u{1B} del \u{7F}",
+                          "ünïcödé — 日本語 🚀👩‍👩‍👧", "", String(repeating: "x", count: 300)]
+            var sent: [Message] = []
+            for (index, body) in bodies.enumerated() {
+                sent.append(try await send(store, "chat \"quoted\" \\ ü", from: "user-\(index % 2)", body, clientID: "c\\\(index)").message)
+            }
+            _ = try await store.messages.edit(chatID: "chat \"quoted\" \\ ü", id: sent[1].id, body: "edited \"again\"", at: .now())
+            _ = try await store.messages.delete(chatID: "chat \"quoted\" \\ ü", id: sent[2].id, at: .now())
+            let edited = try #require(try await store.messages.edit(chatID: "chat \"quoted\" \\ ü", id: sent[3].id, body: "x", at: .now()))
+            _ = try await store.messages.delete(chatID: "chat \"quoted\" \\ ü", id: edited.id, at: .now())
+            for chatID in ["chat \"quoted\" \\ ü", "empty"] {
+                for query in [HistoryQuery(limit: 50), HistoryQuery(limit: 2), HistoryQuery(beforeSeq: 4, limit: 2),
+                              HistoryQuery(afterSeq: 0, limit: 4), HistoryQuery(afterSeq: 2, limit: 50),
+                              HistoryQuery(beforeSeq: 6, afterSeq: 1, limit: 3), HistoryQuery(beforeSeq: 1, limit: 5)] {
+                    let page = try await store.messages.history(chatID: chatID, query: query)
+                    let written = try await store.messages.historyJSON(chatID: chatID, query: query)
+                    #expect(String(decoding: written.messages, as: UTF8.self) == String(decoding: MessagePageJSON(page).messages, as: UTF8.self),
+                            "\(chatID) \(query)")
+                    #expect(written.count == page.messages.count && written.hasMore == page.hasMore, "\(chatID) \(query)")
+                }
+            }
+        }
+    }
+
     @Test(arguments: StoreBackend.all)
     func editAndDeleteKeepTombstones(_ backend: StoreBackend) async throws {
         try await withStore(backend) { store in

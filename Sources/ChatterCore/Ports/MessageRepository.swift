@@ -7,6 +7,8 @@ public protocol MessageRepository: Sendable {
     func append(_ message: NewMessage) async throws -> AppendResult
     func message(chatID: String, id: String) async throws -> Message?
     func history(chatID: String, query: HistoryQuery) async throws -> MessagePage
+    /// The same page as `history`, as the API writes it.
+    func historyJSON(chatID: String, query: HistoryQuery) async throws -> MessagePageJSON
     /// Replaces the body of a live message; `nil` when there is no such live message.
     func edit(chatID: String, id: String, body: String, at: Timestamp) async throws -> Message?
     /// Turns the message into a tombstone; `nil` when there is no such message. Deleting a
@@ -17,4 +19,11 @@ public protocol MessageRepository: Sendable {
     func lastSeq(chatID: String) async throws -> Int64
     /// Per-chat counters and last message for `userID`; chats without messages are absent.
     func summaries(chatIDs: [String], userID: String) async throws -> [String: ChatSummary]
+}
+
+extension MessageRepository {
+    /// Writes `history`'s page; a store that can write its rows directly does so instead.
+    public func historyJSON(chatID: String, query: HistoryQuery) async throws -> MessagePageJSON {
+        MessagePageJSON(try await history(chatID: chatID, query: query))
+    }
 }

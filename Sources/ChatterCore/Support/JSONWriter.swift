@@ -51,8 +51,24 @@ public struct JSONWriter: Sendable {
 
     public mutating func int(_ value: Int64) {
         beforeValue()
-        bytes.append(contentsOf: String(value).utf8)
+        Self.appendInt(value, to: &bytes)
         markValueWritten()
+    }
+
+    /// Appends an integer's decimal digits without making a `String` of them.
+    public static func appendInt(_ value: Int64, to bytes: inout [UInt8]) {
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // room for 20 digits, written back to front
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            var index = buffer.count
+            repeat {
+                index -= 1
+                buffer[index] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[index...]))
+        }
     }
 
     public mutating func bool(_ value: Bool) {
@@ -65,6 +81,13 @@ public struct JSONWriter: Sendable {
     public mutating func raw(_ json: String) {
         beforeValue()
         bytes.append(contentsOf: json.utf8)
+        markValueWritten()
+    }
+
+    /// Inserts bytes that are already valid JSON (a page of messages written by a store).
+    public mutating func raw(bytes json: [UInt8]) {
+        beforeValue()
+        bytes.append(contentsOf: json)
         markValueWritten()
     }
 
@@ -100,16 +123,18 @@ public struct JSONWriter: Sendable {
     private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
 
     private mutating func writeString(_ value: String) {
-        bytes.append(UInt8(ascii: "\""))
         // Scanned and copied as one buffer: `String.UTF8View` byte by byte through generic
         // `contains(where:)` was 4% of a history read.
         var value = value
-        value.withUTF8 { utf8 in
-            // Most strings (ids, times, ordinary text) need no escape: copy them whole.
-            guard utf8.contains(where: Self.needsEscape) else {
-                bytes.append(contentsOf: utf8)
-                return
-            }
+        value.withUTF8 { Self.appendString(UnsafeRawBufferPointer($0), to: &bytes) }
+    }
+
+    /// Appends UTF-8 text as a quoted, escaped JSON string. Public so that a store can write a
+    /// column's bytes without making a `String` of them first; `string(_:)` escapes the same way.
+    public static func appendString(_ utf8: UnsafeRawBufferPointer, to bytes: inout [UInt8]) {
+        bytes.append(UInt8(ascii: "\""))
+        // Most strings (ids, times, ordinary text) need no escape: copy them whole.
+        if utf8.contains(where: Self.needsEscape) {
             for byte in utf8 {
                 switch byte {
                 case UInt8(ascii: "\""): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
@@ -125,6 +150,8 @@ public struct JSONWriter: Sendable {
                 default: bytes.append(byte)
                 }
             }
+        } else {
+            bytes.append(contentsOf: utf8)
         }
         bytes.append(UInt8(ascii: "\""))
     }

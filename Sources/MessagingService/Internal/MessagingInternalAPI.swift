@@ -78,10 +78,10 @@ public struct MessagingInternalRoutes: Sendable {
             }
             let limit = Int(request.query("limit") ?? "50") ?? 50
             guard (1...1000).contains(limit) else { throw ChatterError.validation("limit must be 1-1000") }
-            let page = try await service.history(
+            let page = try await service.historyJSON(
                 chatID: try context.pathParameter("chat_id"), userID: userID,
                 query: HistoryQuery(beforeSeq: try seq("before"), afterSeq: try seq("after"), limit: limit))
-            return WrittenJSONBody(MessageRoutes.MessageList(messages: page.messages, hasMore: page.hasMore))
+            return MessageRoutes.WrittenMessageList(page: page).response
         }
     }
 }

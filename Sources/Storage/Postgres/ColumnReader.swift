@@ -1,3 +1,4 @@
+import ChatterCore
 import NIOCore
 import PostgresNIO
 
@@ -46,6 +47,36 @@ struct ColumnReader {
             return value
         }
         return try cell.decode(Int64.self)
+    }
+
+    /// Writes a text column as a JSON string straight from its bytes; false (and nothing
+    /// written) when it is NULL.
+    mutating func appendJSONString(to bytes: inout [UInt8]) throws -> Bool {
+        let cell = try nextCell()
+        guard let buffer = cell.bytes else { return false }
+        switch cell.dataType {
+        case .text, .varchar, .name, .bpchar:
+            buffer.withUnsafeReadableBytes { JSONWriter.appendString($0, to: &bytes) }
+        default:
+            var value = try cell.decode(String.self)
+            value.withUTF8 { JSONWriter.appendString(UnsafeRawBufferPointer($0), to: &bytes) }
+        }
+        return true
+    }
+
+    /// Like `appendJSONString`, for a column that is never NULL.
+    mutating func appendRequiredJSONString(to bytes: inout [UInt8]) throws {
+        guard try appendJSONString(to: &bytes) else { throw Self.unexpectedNull() }
+    }
+
+    mutating func bool() throws -> Bool {
+        let cell = try nextCell()
+        guard let bytes = cell.bytes else { throw Self.unexpectedNull() }
+        if cell.dataType == .bool, cell.format == .binary, bytes.readableBytes == 1,
+           let value = bytes.getInteger(at: bytes.readerIndex, as: UInt8.self) {
+            return value != 0
+        }
+        return try cell.decode(Bool.self)
     }
 
     private static func unexpectedNull() -> PostgresStorageError {

@@ -120,7 +120,7 @@ public struct PostgresMessageRepository: MessageRepository {
     /// A chat's messages between two seqs (both excluded), oldest first.
     enum HistoryForward: PreparedQuery {
         static func query(_ chatID: String, _ after: Int64, _ before: Int64, _ limit: Int64) -> PostgresQuery {
-            historyQuery(order: "ASC", chatID, after, before, limit)
+            historyQuery(columns: PostgresMessageRepository.columns, order: "ASC", chatID, after, before, limit)
         }
 
         static let sql = query("", 0, 0, 0).sql
@@ -129,19 +129,66 @@ public struct PostgresMessageRepository: MessageRepository {
     /// A chat's messages between two seqs (both excluded), newest first.
     enum HistoryBackward: PreparedQuery {
         static func query(_ chatID: String, _ after: Int64, _ before: Int64, _ limit: Int64) -> PostgresQuery {
-            historyQuery(order: "DESC", chatID, after, before, limit)
+            historyQuery(columns: PostgresMessageRepository.columns, order: "DESC", chatID, after, before, limit)
         }
 
         static let sql = query("", 0, 0, 0).sql
     }
 
-    /// The history page's statement; the two directions are two prepared statements.
-    private static func historyQuery(order: String, _ chatID: String, _ after: Int64, _ before: Int64,
+    /// The history page's statement; each direction and select list is a prepared statement.
+    private static func historyQuery(columns: String, order: String, _ chatID: String, _ after: Int64, _ before: Int64,
                                      _ limit: Int64) -> PostgresQuery {
         """
         SELECT \(unescaped: columns) FROM messaging.messages
         WHERE chat_id = \(chatID) AND seq > \(after) AND seq < \(before) ORDER BY seq \(unescaped: order) LIMIT \(limit)
         """
+    }
+
+    /// The same page as `history`, written from the rows' bytes (`MessageRowJSON`).
+    public func historyJSON(chatID: String, query: HistoryQuery) async throws -> MessagePageJSON {
+        let ascending = query.afterSeq != nil
+        let after = query.afterSeq ?? 0
+        let before = query.beforeSeq ?? Int64.max
+        let limit = Int64(query.limit + 1)
+        let logger = store.logger
+        let rows = try await store.withConnection { connection in
+            try await ascending
+                ? connection.rows(prepared: HistoryJSONForward.self, HistoryJSONForward.query(chatID, after, before, limit), logger: logger)
+                : connection.rows(prepared: HistoryJSONBackward.self, HistoryJSONBackward.query(chatID, after, before, limit), logger: logger)
+        }
+        // The rows come in the statement's order; the page is ascending either way, without the
+        // extra row that only says there is more.
+        let count = min(rows.count, query.limit)
+        var quotedChatID: [UInt8] = []
+        var chat = chatID
+        chat.withUTF8 { JSONWriter.appendString(UnsafeRawBufferPointer($0), to: &quotedChatID) }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(2 + 384 * count)
+        bytes.append(UInt8(ascii: "["))
+        for offset in 0..<count {
+            if offset > 0 { bytes.append(UInt8(ascii: ",")) }
+            try MessageRowJSON.append(rows[ascending ? offset : count - 1 - offset], quotedChatID: quotedChatID, to: &bytes)
+        }
+        bytes.append(UInt8(ascii: "]"))
+        return MessagePageJSON(messages: bytes, count: count, hasMore: rows.count > query.limit)
+    }
+
+    /// `HistoryForward`'s rows as `MessageRowJSON` reads them.
+    enum HistoryJSONForward: PreparedQuery {
+        static func query(_ chatID: String, _ after: Int64, _ before: Int64, _ limit: Int64) -> PostgresQuery {
+            historyQuery(columns: MessageRowJSON.columns, order: "ASC", chatID, after, before, limit)
+        }
+
+        static let sql = query("", 0, 0, 0).sql
+    }
+
+    /// `HistoryBackward`'s rows as `MessageRowJSON` reads them.
+    enum HistoryJSONBackward: PreparedQuery {
+        static func query(_ chatID: String, _ after: Int64, _ before: Int64, _ limit: Int64) -> PostgresQuery {
+            historyQuery(columns: MessageRowJSON.columns, order: "DESC", chatID, after, before, limit)
+        }
+
+        static let sql = query("", 0, 0, 0).sql
     }
 
     public func edit(chatID: String, id: String, body: String, at: Timestamp) async throws -> Message? {
