@@ -82,7 +82,7 @@ public struct MessagePage: Sendable, Hashable {
 /// objects, ascending by `seq`, byte for byte what `Message.write` gives for each.
 ///
 /// Why: on a 50-message page, making a `String` of every column and a `Message` of every row,
-/// only to write them out again, was more than half of the read's CPU above its fixed costs. A
+/// only to write them out again, was about half of what the read cost above its fixed part. A
 /// store may write the objects straight from its rows (PostgreSQL does); the others build the
 /// page from `history`.
 public struct MessagePageJSON: Sendable, Hashable {
