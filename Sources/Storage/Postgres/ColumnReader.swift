@@ -15,7 +15,7 @@ struct ColumnReader {
         cells = row.makeIterator()
     }
 
-    private mutating func nextCell() throws -> PostgresCell {
+    fileprivate mutating func nextCell() throws -> PostgresCell {
         guard let cell = cells.next() else { throw PostgresStorageError(column: "(row)", value: "fewer columns than read") }
         return cell
     }
@@ -49,9 +49,15 @@ struct ColumnReader {
         return try cell.decode(Int64.self)
     }
 
-    /// Writes a text column as a JSON string straight from its bytes; false (and nothing
-    /// written) when it is NULL.
-    mutating func appendJSONString(to bytes: inout [UInt8]) throws -> Bool {
+    fileprivate static func unexpectedNull() -> PostgresStorageError {
+        PostgresStorageError(column: "(non-null column)", value: "NULL")
+    }
+}
+
+/// History rows written straight to JSON (`MessageRowJSON`): text cells go from their bytes into
+/// the page.
+extension ColumnReader: MessageRowCells {
+    mutating func appendNextString(to bytes: inout [UInt8]) throws -> Bool {
         let cell = try nextCell()
         guard let buffer = cell.bytes else { return false }
         switch cell.dataType {
@@ -64,12 +70,11 @@ struct ColumnReader {
         return true
     }
 
-    /// Like `appendJSONString`, for a column that is never NULL.
-    mutating func appendRequiredJSONString(to bytes: inout [UInt8]) throws {
-        guard try appendJSONString(to: &bytes) else { throw Self.unexpectedNull() }
+    mutating func nextInt64() throws -> Int64? {
+        try optionalInt64()
     }
 
-    mutating func bool() throws -> Bool {
+    mutating func nextBool() throws -> Bool {
         let cell = try nextCell()
         guard let bytes = cell.bytes else { throw Self.unexpectedNull() }
         if cell.dataType == .bool, cell.format == .binary, bytes.readableBytes == 1,
@@ -77,9 +82,5 @@ struct ColumnReader {
             return value != 0
         }
         return try cell.decode(Bool.self)
-    }
-
-    private static func unexpectedNull() -> PostgresStorageError {
-        PostgresStorageError(column: "(non-null column)", value: "NULL")
     }
 }

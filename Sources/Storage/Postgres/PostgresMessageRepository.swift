@@ -144,7 +144,7 @@ public struct PostgresMessageRepository: MessageRepository {
         """
     }
 
-    /// The same page as `history`, written from the rows' bytes (`MessageRowJSON`).
+    /// The same page as `history`, written from the rows' cells (`MessageRowJSON`).
     public func historyJSON(chatID: String, query: HistoryQuery) async throws -> MessagePageJSON {
         let ascending = query.afterSeq != nil
         let after = query.afterSeq ?? 0
@@ -156,27 +156,16 @@ public struct PostgresMessageRepository: MessageRepository {
                 ? connection.rows(prepared: HistoryJSONForward.self, HistoryJSONForward.query(chatID, after, before, limit), logger: logger)
                 : connection.rows(prepared: HistoryJSONBackward.self, HistoryJSONBackward.query(chatID, after, before, limit), logger: logger)
         }
-        // The rows come in the statement's order; the page is ascending either way, without the
-        // extra row that only says there is more.
-        let count = min(rows.count, query.limit)
-        var quotedChatID: [UInt8] = []
-        var chat = chatID
-        chat.withUTF8 { JSONWriter.appendString(UnsafeRawBufferPointer($0), to: &quotedChatID) }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(2 + 384 * count)
-        bytes.append(UInt8(ascii: "["))
-        for offset in 0..<count {
-            if offset > 0 { bytes.append(UInt8(ascii: ",")) }
-            try MessageRowJSON.append(rows[ascending ? offset : count - 1 - offset], quotedChatID: quotedChatID, to: &bytes)
-        }
-        bytes.append(UInt8(ascii: "]"))
-        return MessagePageJSON(messages: bytes, count: count, hasMore: rows.count > query.limit)
+        // The extra row only says there is more in that direction.
+        let page = rows.prefix(query.limit)
+        let bytes = try MessageRowJSON.page(page, ascending: ascending, chatID: chatID) { ColumnReader($0) }
+        return MessagePageJSON(messages: bytes, count: page.count, hasMore: rows.count > query.limit)
     }
 
     /// `HistoryForward`'s rows as `MessageRowJSON` reads them.
     enum HistoryJSONForward: PreparedQuery {
         static func query(_ chatID: String, _ after: Int64, _ before: Int64, _ limit: Int64) -> PostgresQuery {
-            historyQuery(columns: MessageRowJSON.columns, order: "ASC", chatID, after, before, limit)
+            historyQuery(columns: MessageRowJSON.selectList, order: "ASC", chatID, after, before, limit)
         }
 
         static let sql = query("", 0, 0, 0).sql
@@ -185,7 +174,7 @@ public struct PostgresMessageRepository: MessageRepository {
     /// `HistoryBackward`'s rows as `MessageRowJSON` reads them.
     enum HistoryJSONBackward: PreparedQuery {
         static func query(_ chatID: String, _ after: Int64, _ before: Int64, _ limit: Int64) -> PostgresQuery {
-            historyQuery(columns: MessageRowJSON.columns, order: "DESC", chatID, after, before, limit)
+            historyQuery(columns: MessageRowJSON.selectList, order: "DESC", chatID, after, before, limit)
         }
 
         static let sql = query("", 0, 0, 0).sql

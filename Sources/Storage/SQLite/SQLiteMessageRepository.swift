@@ -48,6 +48,58 @@ public struct SQLiteMessageRepository: MessageRepository {
     }
 
     public func history(chatID: String, query: HistoryQuery) async throws -> MessagePage {
+        // With after_seq the page starts right after it; otherwise it is the newest page below
+        // before_seq. Either way one extra row tells whether there is more in that direction.
+        let ascending = query.afterSeq != nil
+        let (filter, binds) = Self.historyFilter(chatID: chatID, query: query)
+        let sql = "SELECT \(Self.columns) FROM messaging_messages WHERE \(filter) ORDER BY seq \(ascending ? "ASC" : "DESC") LIMIT ?"
+        var messages = try await store.read { connection in
+            try connection.query(sql, binds).map(Self.message(from:))
+        }
+        let hasMore = messages.count > query.limit
+        if hasMore { messages.removeLast() }
+        if !ascending { messages.reverse() }
+        return MessagePage(messages: messages, hasMore: hasMore)
+    }
+
+    /// The same page as `history`, written from the rows' cells (`MessageRowJSON`).
+    ///
+    /// The rows are read once, as they come, so both directions come oldest first: a backward
+    /// page is the newest rows turned around by an outer query, and its extra row (the oldest)
+    /// is dropped from the front once it is known that there is one.
+    public func historyJSON(chatID: String, query: HistoryQuery) async throws -> MessagePageJSON {
+        let ascending = query.afterSeq != nil
+        let (filter, binds) = Self.historyFilter(chatID: chatID, query: query)
+        let newest = "SELECT \(MessageRowJSON.selectList) FROM messaging_messages WHERE \(filter) ORDER BY seq DESC LIMIT ?"
+        let sql = ascending
+            ? "SELECT \(MessageRowJSON.selectList) FROM messaging_messages WHERE \(filter) ORDER BY seq ASC LIMIT ?"
+            : "SELECT * FROM (\(newest)) ORDER BY seq ASC"
+        let limit = query.limit
+        return try await store.read { connection in
+            let quotedChatID = MessageRowJSON.quoted(chatID: chatID)
+            var bytes: [UInt8] = [UInt8(ascii: "[")]
+            bytes.reserveCapacity(2 + 384 * limit)
+            var rows = 0
+            var secondRowStart = 0
+            try connection.forEachRow(sql, binds) { cells in
+                // Going forward the extra row comes last: it is not written.
+                if ascending, rows == limit { rows += 1; return false }
+                if rows > 0 { bytes.append(UInt8(ascii: ",")) }
+                if rows == 1 { secondRowStart = bytes.count }
+                try MessageRowJSON.append(&cells, quotedChatID: quotedChatID, to: &bytes)
+                rows += 1
+                return true
+            }
+            let hasMore = rows > limit
+            if hasMore, !ascending { bytes.removeSubrange(1..<secondRowStart) }
+            bytes.append(UInt8(ascii: "]"))
+            return MessagePageJSON(messages: bytes, count: min(rows, limit), hasMore: hasMore)
+        }
+    }
+
+    /// The history page's conditions, and their values followed by the row limit (one row more
+    /// than the page, to tell whether there is more).
+    private static func historyFilter(chatID: String, query: HistoryQuery) -> (String, [SQLValue]) {
         var conditions = ["chat_id = ?"]
         var binds: [SQLValue] = [.text(chatID)]
         if let after = query.afterSeq {
@@ -58,20 +110,8 @@ public struct SQLiteMessageRepository: MessageRepository {
             conditions.append("seq < ?")
             binds.append(.int(before))
         }
-        // With after_seq the page starts right after it; otherwise it is the newest page below
-        // before_seq. Either way one extra row tells whether there is more in that direction.
-        let ascending = query.afterSeq != nil
         binds.append(.int(query.limit + 1))
-        let sql = "SELECT \(Self.columns) FROM messaging_messages WHERE \(conditions.joined(separator: " AND ")) "
-            + "ORDER BY seq \(ascending ? "ASC" : "DESC") LIMIT ?"
-        let finalBinds = binds
-        var messages = try await store.read { connection in
-            try connection.query(sql, finalBinds).map(Self.message(from:))
-        }
-        let hasMore = messages.count > query.limit
-        if hasMore { messages.removeLast() }
-        if !ascending { messages.reverse() }
-        return MessagePage(messages: messages, hasMore: hasMore)
+        return (conditions.joined(separator: " AND "), binds)
     }
 
     public func edit(chatID: String, id: String, body: String, at: Timestamp) async throws -> Message? {

@@ -52,6 +52,20 @@ final class SQLConnection: @unchecked Sendable {
         }
     }
 
+    /// Runs one statement and calls `row` with the statement's pointer on each row, until it
+    /// returns false or the rows end (`forEachRow`).
+    func withStatement(_ sql: String, _ binds: [SQLValue], row: (OpaquePointer) throws -> Bool) throws {
+        let statement = try prepared(sql)
+        defer { statement.reset() }
+        try bind(binds, to: statement)
+        while true {
+            let status = sqlite_nio_sqlite3_step(statement.pointer)
+            if status == SQLITE_DONE { return }
+            guard status == SQLITE_ROW else { throw failure(status, sql: sql) }
+            guard try row(statement.pointer) else { return }
+        }
+    }
+
     /// Runs one statement that returns no rows (or whose rows do not matter); returns the
     /// number of rows it changed.
     @discardableResult
