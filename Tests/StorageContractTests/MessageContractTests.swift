@@ -95,10 +95,11 @@ import Testing
     func historyJSONIsHistoryWritten(_ backend: StoreBackend) async throws {
         try await withStore(backend) { store in
             let bodies = ["plain", "quote \" backslash \\ slash / tab \t newline \n", "bell \u{07} esc \u{1B} del \u{7F}",
-                          "ünïcödé — 日本語 🚀👩‍👩‍👧", "", String(repeating: "x", count: 300)]
+                          "ünïcödé — 日本語 🚀👩‍👩‍👧", "", "12345", String(repeating: "x", count: 300)]
             var sent: [Message] = []
             for (index, body) in bodies.enumerated() {
-                sent.append(try await send(store, "chat \"quoted\" \\ ü", from: "user-\(index % 2)", body, clientID: "c\\\(index)").message)
+                sent.append(try await send(store, "chat \"quoted\" \\ ü", from: "user-\(index % 2)", body,
+                                          clientID: body == "12345" ? "67890" : "c\\\(index)").message)
             }
             _ = try await store.messages.edit(chatID: "chat \"quoted\" \\ ü", id: sent[1].id, body: "edited \"again\"", at: .now())
             _ = try await store.messages.delete(chatID: "chat \"quoted\" \\ ü", id: sent[2].id, at: .now())
@@ -107,7 +108,8 @@ import Testing
             for chatID in ["chat \"quoted\" \\ ü", "empty"] {
                 for query in [HistoryQuery(limit: 50), HistoryQuery(limit: 2), HistoryQuery(beforeSeq: 4, limit: 2),
                               HistoryQuery(afterSeq: 0, limit: 4), HistoryQuery(afterSeq: 2, limit: 50),
-                              HistoryQuery(beforeSeq: 6, afterSeq: 1, limit: 3), HistoryQuery(beforeSeq: 1, limit: 5)] {
+                              HistoryQuery(beforeSeq: 6, afterSeq: 1, limit: 3), HistoryQuery(beforeSeq: 1, limit: 5),
+                              HistoryQuery(limit: 1), HistoryQuery(afterSeq: 6, limit: 1)] {
                     let page = try await store.messages.history(chatID: chatID, query: query)
                     let written = try await store.messages.historyJSON(chatID: chatID, query: query)
                     #expect(String(decoding: written.messages, as: UTF8.self) == String(decoding: MessagePageJSON(page).messages, as: UTF8.self),
