@@ -40,21 +40,31 @@ final class SQLConnection: @unchecked Sendable {
     /// Runs one statement and returns all its rows.
     @discardableResult
     func query(_ sql: String, _ binds: [SQLValue] = []) throws -> [SQLRow] {
-        let statement = try prepared(sql)
-        defer { statement.reset() }
-        try bind(binds, to: statement)
         var rows: [SQLRow] = []
-        while true {
-            let status = sqlite_nio_sqlite3_step(statement.pointer)
-            if status == SQLITE_DONE { return rows }
-            guard status == SQLITE_ROW else { throw failure(status, sql: sql) }
+        try run(sql, binds) { statement in
             rows.append(SQLRow(columns: statement.columns, values: readRow(statement)))
+            return true
         }
+        return rows
     }
 
     /// Runs one statement and calls `row` with the statement's pointer on each row, until it
     /// returns false or the rows end (`forEachRow`).
     func withStatement(_ sql: String, _ binds: [SQLValue], row: (OpaquePointer) throws -> Bool) throws {
+        try run(sql, binds) { try row($0.pointer) }
+    }
+
+    /// Runs one statement that returns no rows (or whose rows do not matter); returns the
+    /// number of rows it changed.
+    @discardableResult
+    func execute(_ sql: String, _ binds: [SQLValue] = []) throws -> Int {
+        try run(sql, binds) { _ in true }
+        return Int(sqlite_nio_sqlite3_changes(handle))
+    }
+
+    /// The one step loop: prepares (or reuses) the statement, binds, and steps it, calling `row`
+    /// on each row until it returns false or the rows end; the statement is reset either way.
+    private func run(_ sql: String, _ binds: [SQLValue], row: (PreparedStatement) throws -> Bool) throws {
         let statement = try prepared(sql)
         defer { statement.reset() }
         try bind(binds, to: statement)
@@ -62,23 +72,8 @@ final class SQLConnection: @unchecked Sendable {
             let status = sqlite_nio_sqlite3_step(statement.pointer)
             if status == SQLITE_DONE { return }
             guard status == SQLITE_ROW else { throw failure(status, sql: sql) }
-            guard try row(statement.pointer) else { return }
+            guard try row(statement) else { return }
         }
-    }
-
-    /// Runs one statement that returns no rows (or whose rows do not matter); returns the
-    /// number of rows it changed.
-    @discardableResult
-    func execute(_ sql: String, _ binds: [SQLValue] = []) throws -> Int {
-        let statement = try prepared(sql)
-        defer { statement.reset() }
-        try bind(binds, to: statement)
-        while true {
-            let status = sqlite_nio_sqlite3_step(statement.pointer)
-            if status == SQLITE_DONE { break }
-            guard status == SQLITE_ROW else { throw failure(status, sql: sql) }
-        }
-        return Int(sqlite_nio_sqlite3_changes(handle))
     }
 
     /// Runs a script of statements without caching them (migrations, pragmas).
