@@ -99,28 +99,54 @@ public struct PostgresMessageRepository: MessageRepository {
     }
 
     public func history(chatID: String, query: HistoryQuery) async throws -> MessagePage {
-        // With after_seq the page starts right after it; otherwise it is the newest page below
-        // before_seq. Either way one extra row tells whether there is more in that direction.
+        let (rows, ascending) = try await historyRows(chatID: chatID, query: query)
+        var messages = try rows.prefix(query.limit).map { try Self.pageMessage(from: $0, chatID: chatID) }
+        if !ascending { messages.reverse() }
+        return MessagePage(messages: messages, hasMore: rows.count > query.limit)
+    }
+
+    /// The same page as `history`, written from the rows' cells (`MessageRowJSON`).
+    public func historyJSON(chatID: String, query: HistoryQuery) async throws -> MessagePageJSON {
+        let (rows, ascending) = try await historyRows(chatID: chatID, query: query)
+        let page = rows.prefix(query.limit)
+        let bytes = try MessageRowJSON.page(page, ascending: ascending, chatID: chatID) { ColumnReader($0) }
+        return MessagePageJSON(messages: bytes, count: page.count, hasMore: rows.count > query.limit)
+    }
+
+    /// A page's rows in `MessageRowJSON.selectList`'s columns, in the statement's order.
+    ///
+    /// With after_seq the page starts right after it (ascending); otherwise it is the newest page
+    /// below before_seq (descending). Either way one extra row tells whether there is more in
+    /// that direction.
+    private func historyRows(chatID: String, query: HistoryQuery) async throws -> (rows: [PostgresRow], ascending: Bool) {
         let ascending = query.afterSeq != nil
         let after = query.afterSeq ?? 0
         let before = query.beforeSeq ?? Int64.max
-        let rows = Int64(query.limit + 1)
+        let limit = Int64(query.limit + 1)
         let logger = store.logger
-        var messages = try await store.withConnection { connection in
+        let rows = try await store.withConnection { connection in
             try await ascending
-                ? connection.rows(prepared: HistoryForward.self, HistoryForward.query(chatID, after, before, rows), logger: logger)
-                : connection.rows(prepared: HistoryBackward.self, HistoryBackward.query(chatID, after, before, rows), logger: logger)
-        }.map(Self.message(from:))
-        let hasMore = messages.count > query.limit
-        if hasMore { messages.removeLast() }
-        if !ascending { messages.reverse() }
-        return MessagePage(messages: messages, hasMore: hasMore)
+                ? connection.rows(prepared: HistoryForward.self, HistoryForward.query(chatID, after, before, limit), logger: logger)
+                : connection.rows(prepared: HistoryBackward.self, HistoryBackward.query(chatID, after, before, limit), logger: logger)
+        }
+        return (rows, ascending)
+    }
+
+    /// A page row (`MessageRowJSON.selectList`, a tombstone's body already NULL) as a `Message`.
+    static func pageMessage(from row: PostgresRow, chatID: String) throws -> Message {
+        var cells = ColumnReader(row)
+        let body = try cells.optionalString(), clientMsgID = try cells.string(), createdAt = try cells.int64()
+        let deleted = try cells.nextBool(), editedAt = try cells.optionalInt64()
+        let id = try cells.string(), senderID = try cells.string(), seq = try cells.int64()
+        return Message(
+            id: id, chatID: chatID, seq: seq, senderID: senderID, body: body, clientMsgID: clientMsgID,
+            createdAt: Timestamp(milliseconds: createdAt), editedAt: editedAt.map(Timestamp.init(milliseconds:)), deleted: deleted)
     }
 
     /// A chat's messages between two seqs (both excluded), oldest first.
     enum HistoryForward: PreparedQuery {
         static func query(_ chatID: String, _ after: Int64, _ before: Int64, _ limit: Int64) -> PostgresQuery {
-            historyQuery(columns: PostgresMessageRepository.columns, order: "ASC", chatID, after, before, limit)
+            historyQuery(order: "ASC", chatID, after, before, limit)
         }
 
         static let sql = query("", 0, 0, 0).sql
@@ -129,55 +155,19 @@ public struct PostgresMessageRepository: MessageRepository {
     /// A chat's messages between two seqs (both excluded), newest first.
     enum HistoryBackward: PreparedQuery {
         static func query(_ chatID: String, _ after: Int64, _ before: Int64, _ limit: Int64) -> PostgresQuery {
-            historyQuery(columns: PostgresMessageRepository.columns, order: "DESC", chatID, after, before, limit)
+            historyQuery(order: "DESC", chatID, after, before, limit)
         }
 
         static let sql = query("", 0, 0, 0).sql
     }
 
-    /// The history page's statement; each direction and select list is a prepared statement.
-    private static func historyQuery(columns: String, order: String, _ chatID: String, _ after: Int64, _ before: Int64,
+    /// The history page's statement; the two directions are two prepared statements.
+    private static func historyQuery(order: String, _ chatID: String, _ after: Int64, _ before: Int64,
                                      _ limit: Int64) -> PostgresQuery {
         """
-        SELECT \(unescaped: columns) FROM messaging.messages
+        SELECT \(unescaped: MessageRowJSON.selectList) FROM messaging.messages
         WHERE chat_id = \(chatID) AND seq > \(after) AND seq < \(before) ORDER BY seq \(unescaped: order) LIMIT \(limit)
         """
-    }
-
-    /// The same page as `history`, written from the rows' cells (`MessageRowJSON`).
-    public func historyJSON(chatID: String, query: HistoryQuery) async throws -> MessagePageJSON {
-        let ascending = query.afterSeq != nil
-        let after = query.afterSeq ?? 0
-        let before = query.beforeSeq ?? Int64.max
-        let limit = Int64(query.limit + 1)
-        let logger = store.logger
-        let rows = try await store.withConnection { connection in
-            try await ascending
-                ? connection.rows(prepared: HistoryJSONForward.self, HistoryJSONForward.query(chatID, after, before, limit), logger: logger)
-                : connection.rows(prepared: HistoryJSONBackward.self, HistoryJSONBackward.query(chatID, after, before, limit), logger: logger)
-        }
-        // The extra row only says there is more in that direction.
-        let page = rows.prefix(query.limit)
-        let bytes = try MessageRowJSON.page(page, ascending: ascending, chatID: chatID) { ColumnReader($0) }
-        return MessagePageJSON(messages: bytes, count: page.count, hasMore: rows.count > query.limit)
-    }
-
-    /// `HistoryForward`'s rows as `MessageRowJSON` reads them.
-    enum HistoryJSONForward: PreparedQuery {
-        static func query(_ chatID: String, _ after: Int64, _ before: Int64, _ limit: Int64) -> PostgresQuery {
-            historyQuery(columns: MessageRowJSON.selectList, order: "ASC", chatID, after, before, limit)
-        }
-
-        static let sql = query("", 0, 0, 0).sql
-    }
-
-    /// `HistoryBackward`'s rows as `MessageRowJSON` reads them.
-    enum HistoryJSONBackward: PreparedQuery {
-        static func query(_ chatID: String, _ after: Int64, _ before: Int64, _ limit: Int64) -> PostgresQuery {
-            historyQuery(columns: MessageRowJSON.selectList, order: "DESC", chatID, after, before, limit)
-        }
-
-        static let sql = query("", 0, 0, 0).sql
     }
 
     public func edit(chatID: String, id: String, body: String, at: Timestamp) async throws -> Message? {
