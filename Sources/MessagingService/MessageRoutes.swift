@@ -31,24 +31,14 @@ public struct MessageRoutes: Sendable {
         var seq: Int64
     }
 
-    /// A page of history, as the public API and the internal one (for `sync`) answer it.
-    struct MessageList: Codable, Sendable, JSONWritable {
+    /// A page of history, as the public API and the internal one (for `sync`) answer it:
+    /// written by `WrittenMessageList`, decoded by the internal API's client.
+    struct MessageList: Codable, Sendable {
         var messages: [Message]
         var hasMore: Bool
         enum CodingKeys: String, CodingKey {
             case messages
             case hasMore = "has_more"
-        }
-
-        func write(to writer: inout JSONWriter) {
-            writer.beginObject()
-            writer.key("has_more")
-            writer.bool(hasMore)
-            writer.key("messages")
-            writer.beginArray()
-            for message in messages { message.write(to: &writer) }
-            writer.endArray()
-            writer.endObject()
         }
     }
 
