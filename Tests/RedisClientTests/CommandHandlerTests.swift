@@ -122,6 +122,33 @@ struct CommandHandlerTests {
         #expect(pipeline.channel.isActive)
     }
 
+    @Test func aCommandTimesOutAtItsOwnDeadlineAfterEarlierOnesWereAnswered() throws {
+        let pipeline = try Pipeline()
+        let first = pipeline.send(["PING"], timeout: .milliseconds(100))
+        try pipeline.reply("+PONG\r\n")
+        pipeline.channel.embeddedEventLoop.advanceTime(by: .milliseconds(50))
+        let second = pipeline.send(["BLPOP", "k", "0"], timeout: .milliseconds(100))
+        // The timer armed for the first command fires at 100 ms and finds nothing late.
+        pipeline.channel.embeddedEventLoop.advanceTime(by: .milliseconds(90))
+        #expect(value(first) == .simpleString("PONG"))
+        #expect(isPending(second))
+        #expect(pipeline.status.isUsable)
+        pipeline.channel.embeddedEventLoop.advanceTime(by: .milliseconds(20))
+        #expect(errorCode(second) == .timeout)
+        #expect(!pipeline.status.isUsable)
+        #expect(!pipeline.channel.isActive)
+    }
+
+    @Test func aShorterTimeoutBehindALongerOneFiresAtItsOwnDeadline() throws {
+        let pipeline = try Pipeline()
+        let patient = pipeline.send(["BLPOP", "k", "0"], timeout: .seconds(10))
+        let hasty = pipeline.send(["GET", "k"], timeout: .milliseconds(100))
+        pipeline.channel.embeddedEventLoop.advanceTime(by: .milliseconds(150))
+        #expect(errorCode(hasty) == .timeout)
+        #expect(errorCode(patient) == .connectionClosed)
+        #expect(!pipeline.channel.isActive)
+    }
+
     @Test func inFlightCommandsFailWhenTheConnectionDrops() throws {
         let pipeline = try Pipeline()
         let futures = (0..<3).map { _ in pipeline.send(["INCR", "counter"]) }
