@@ -150,6 +150,7 @@ public struct PostgresMessageRepository: MessageRepository {
         }
 
         static let sql = query("", 0, 0, 0).sql
+        static let name = preparedStatementName(Self.self)
     }
 
     /// A chat's messages between two seqs (both excluded), newest first.
@@ -159,6 +160,7 @@ public struct PostgresMessageRepository: MessageRepository {
         }
 
         static let sql = query("", 0, 0, 0).sql
+        static let name = preparedStatementName(Self.self)
     }
 
     /// The history page's statement; the two directions are two prepared statements.

@@ -84,6 +84,7 @@ public struct PostgresOutboxReader: OutboxReader {
         }
 
         static let sql = query(limit: 1).sql
+        static let name = preparedStatementName(Self.self)
     }
 
     /// Marks rows published and moves the relay's progress row, in one statement.
@@ -98,6 +99,7 @@ public struct PostgresOutboxReader: OutboxReader {
         }
 
         static let sql = query(ids: [], last: 0, at: Timestamp(millisecondsSinceEpoch: 0)).sql
+        static let name = preparedStatementName(Self.self)
     }
 
     /// One relay step under the relay lock (see the type's documentation); 0 when another

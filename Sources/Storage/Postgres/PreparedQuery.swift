@@ -16,12 +16,21 @@ import PostgresNIO
 protocol PreparedQuery: Sendable {
     /// The statement's text, the same for every call: `query(...)` with any values.
     static var sql: String { get }
+    /// The statement's name on a connection: `preparedStatementName(Self.self)`, kept in a
+    /// `static let` because postgres-nio asks for it on every call (made each time with
+    /// `String(reflecting:)`, it was 0.7% of the server's CPU on a history read).
+    static var name: String { get }
+}
+
+/// A name no other type's statement can have.
+func preparedStatementName(_ type: any PreparedQuery.Type) -> String {
+    "chatter." + String(reflecting: type)
 }
 
 /// postgres-nio's prepared statement for a `PreparedQuery`: named after the type, rows returned
 /// as they come, for the caller's own decoding (`ColumnReader`, `decode`).
 private struct PreparedRows<Query: PreparedQuery>: PostgresPreparedStatement {
-    static var name: String { "chatter." + String(reflecting: Query.self) }
+    static var name: String { Query.name }
     static var sql: String { Query.sql }
     let bindings: PostgresBindings
 

@@ -14,6 +14,7 @@ enum LockBatchChats: PreparedQuery {
     }
 
     static let sql = query(chats: [], now: Timestamp(millisecondsSinceEpoch: 0)).sql
+    static let name = preparedStatementName(Self.self)
 }
 
 /// Writes a batch's new messages, moves the chats' counters and the senders' read markers, and
@@ -56,4 +57,5 @@ enum InsertBatch: PreparedQuery {
 
     static let sql = query(created: [], payloads: [], traceparents: [], lastSeqs: [:], readMarkers: [:],
                            now: Timestamp(millisecondsSinceEpoch: 0)).sql
+    static let name = preparedStatementName(Self.self)
 }
