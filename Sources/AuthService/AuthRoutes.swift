@@ -75,8 +75,9 @@ public struct AuthRoutes: Sendable {
         }
         router.get("/v1/users") { request, context in
             _ = try context.requireIdentity()
-            let limit = try Validation.limit(request.query("limit"), default: 20, range: 1...100)
-            let users = try await service.search(prefix: request.query("prefix") ?? "", limit: limit)
+            let parameters = request.queryValues
+            let limit = try Validation.limit(parameters["limit"], default: 20, range: 1...100)
+            let users = try await service.search(prefix: parameters["prefix"] ?? "", limit: limit)
             return JSONBody(UserList(users: users))
         }
     }

@@ -53,8 +53,9 @@ public struct ChatRoutes: Sendable {
         }
         router.get("/v1/chats") { request, context in
             let identity = try context.requireIdentity()
-            let limit = try Validation.limit(request.query("limit"), default: 50, range: 1...100)
-            let page = try await service.list(for: identity.userID, limit: limit, cursor: request.query("cursor"))
+            let parameters = request.queryValues
+            let limit = try Validation.limit(parameters["limit"], default: 50, range: 1...100)
+            let page = try await service.list(for: identity.userID, limit: limit, cursor: parameters["cursor"])
             return JSONBody(ChatList(chats: page.chats, nextCursor: page.nextCursor))
         }
         router.get("/v1/chats/:chat_id") { _, context in

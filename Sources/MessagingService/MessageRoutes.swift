@@ -69,10 +69,11 @@ public struct MessageRoutes: Sendable {
         }
         router.get("/v1/chats/:chat_id/messages") { request, context in
             let identity = try context.requireIdentity()
+            let parameters = request.queryValues
             let query = HistoryQuery(
-                beforeSeq: try Validation.sequenceNumber(request.query("before_seq"), field: "before_seq"),
-                afterSeq: try Validation.sequenceNumber(request.query("after_seq"), field: "after_seq"),
-                limit: try Validation.limit(request.query("limit"), default: 50, range: 1...200))
+                beforeSeq: try Validation.sequenceNumber(parameters["before_seq"], field: "before_seq"),
+                afterSeq: try Validation.sequenceNumber(parameters["after_seq"], field: "after_seq"),
+                limit: try Validation.limit(parameters["limit"], default: 50, range: 1...200))
             let page = try await service.historyJSON(chatID: try context.pathParameter("chat_id"), userID: identity.userID, query: query)
             return WrittenMessageList(page: page).response
         }

@@ -70,13 +70,14 @@ public struct MessagingInternalRoutes: Sendable {
             return JSONBody(SendAnswer(message: result.message, created: result.created))
         }
         router.get("/chats/:chat_id/messages") { request, context in
-            guard let userID = request.query("user_id") else { throw ChatterError.validation("user_id is required") }
+            let parameters = request.queryValues
+            guard let userID = parameters["user_id"] else { throw ChatterError.validation("user_id is required") }
             func seq(_ name: String) throws -> Int64? {
-                guard let raw = request.query(name) else { return nil }
+                guard let raw = parameters[name] else { return nil }
                 guard let value = Int64(raw), value >= 0 else { throw ChatterError.validation("\(name) must be an integer ≥ 0") }
                 return value
             }
-            let limit = Int(request.query("limit") ?? "50") ?? 50
+            let limit = Int(parameters["limit"] ?? "50") ?? 50
             guard (1...1000).contains(limit) else { throw ChatterError.validation("limit must be 1-1000") }
             let page = try await service.historyJSON(
                 chatID: try context.pathParameter("chat_id"), userID: userID,
