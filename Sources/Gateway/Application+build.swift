@@ -55,7 +55,7 @@ public func buildServer(
         // checking UTF-8 and pinging clients as the notification role does, so a client sees one
         // protocol.
         server: mounted.notifications.map { .realtime($0) }
-            ?? .http1WebSocketUpgrade(
+            ?? .http1WebSocketRelay(
                 webSocketRouter: router,
                 configuration: .init(ws: WebSocketRelay.serverConfiguration(
                     pingInterval: .milliseconds(configuration.webSocketPingIntervalMs)))),

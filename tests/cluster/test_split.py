@@ -27,6 +27,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from cluster_topology import Cluster  # noqa: E402
+from raw_http import check_http10_connection_handling  # noqa: E402
 
 ROUNDS = [1, 2]
 LOAD_SECONDS = 8
@@ -53,6 +54,12 @@ def register(base: str, username: str | None = None, password: str = "correct-ho
 
 def bearer(session: dict) -> dict:
     return {"Authorization": f"Bearer {session['access_token']}"}
+
+
+def test_gateways_keep_or_close_http10_connections_as_rfc_9112_asks(cluster):
+    """Each gateway on its own, not through nginx, which answers HTTP/1.0 clients itself."""
+    for gateway in cluster.instances:
+        check_http10_connection_handling(gateway)
 
 
 def test_the_edge_checks_tokens_and_hides_internal_apis(cluster):

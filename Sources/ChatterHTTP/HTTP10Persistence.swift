@@ -1,0 +1,125 @@
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// Gives HTTP/1.0 clients the connection handling RFC 9112 §9.3 requires, which the framework
+/// cannot: it sees requests as version-less `HTTPTypes` values and closes a connection only on
+/// `Connection: close`, so an HTTP/1.0 client that waits for the close to end a response (`ab`,
+/// simple probes) hung.
+///
+/// Sits between NIO's HTTP/1 codec and the conversion to `HTTPTypes`. A 1.0 request without
+/// `keep-alive` is passed on marked `Connection: close`, so the server answers and closes; its
+/// response says `Connection: close` too. A 1.0 request with `keep-alive` keeps the connection,
+/// and its response says `Connection: keep-alive`, without which a 1.0 client would not reuse
+/// it. Responses to 1.0 requests are HTTP/1.0 responses, so none is sent chunked.
+public final class HTTP10Persistence: ChannelDuplexHandler, RemovableChannelHandler {
+    public typealias InboundIn = HTTPServerRequestPart
+    public typealias InboundOut = HTTPServerRequestPart
+    public typealias OutboundIn = HTTPServerResponsePart
+    public typealias OutboundOut = HTTPServerResponsePart
+
+    private enum Answer {
+        case asIs
+        case http10(keepAlive: Bool)
+    }
+
+    /// One entry per request whose final response head has not been written yet.
+    private var answers = CircularBuffer<Answer>()
+
+    public init() {}
+
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard case .head(var head) = unwrapInboundIn(data) else {
+            context.fireChannelRead(data)
+            return
+        }
+        guard head.version == .http1_0 else {
+            answers.append(.asIs)
+            context.fireChannelRead(data)
+            return
+        }
+        let keepAlive = head.isKeepAlive
+        answers.append(.http10(keepAlive: keepAlive))
+        if !keepAlive { head.headers.replaceOrAdd(name: "connection", value: "close") }
+        context.fireChannelRead(wrapInboundOut(.head(head)))
+    }
+
+    public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        // Informational (1xx) heads come before the final one and leave the request's entry.
+        guard case .head(var head) = unwrapOutboundIn(data), head.status.code >= 200, let answer = answers.popFirst() else {
+            context.write(data, promise: promise)
+            return
+        }
+        guard case .http10(let keepAlive) = answer else {
+            context.write(data, promise: promise)
+            return
+        }
+        head.version = .http1_0
+        head.headers.replaceOrAdd(name: "connection", value: keepAlive ? "keep-alive" : "close")
+        context.write(wrapOutboundOut(.head(head)), promise: promise)
+    }
+}
+
+extension HTTP10Persistence {
+    /// In a pipeline set up before the request says whether it upgrades: leaves it once a
+    /// `101 Switching Protocols` goes out, since what follows is no longer HTTP.
+    final class UntilUpgrade: ChannelDuplexHandler, RemovableChannelHandler {
+        typealias InboundIn = HTTPServerRequestPart
+        typealias InboundOut = HTTPServerRequestPart
+        typealias OutboundIn = HTTPServerResponsePart
+        typealias OutboundOut = HTTPServerResponsePart
+
+        private let persistence = HTTP10Persistence()
+        private var upgraded = false
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            persistence.channelRead(context: context, data: data)
+        }
+
+        func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+            if case .head(let head) = unwrapOutboundIn(data), head.status == .switchingProtocols {
+                upgraded = true
+                context.write(data, promise: promise)
+                return
+            }
+            persistence.write(context: context, data: data, promise: promise)
+        }
+
+        /// Leaves after the flush that follows the 101: removed inside the write, it would drop
+        /// the flush of the same `writeAndFlush`, and the client would never see the 101.
+        func flush(context: ChannelHandlerContext) {
+            context.flush()
+            if upgraded {
+                upgraded = false
+                context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+            }
+        }
+    }
+}
+
+/// A framework HTTP/1 channel (`Inner`) with `HTTP10Persistence` in its pipeline, right after
+/// NIO's request decoder: requests reach it decoded but before the upgrade handler decides, and
+/// responses pass it before they reach the encoder, which NIO puts in front of the decoder.
+public struct HTTP10AwareChannel<Inner: ServerChildChannel>: ServerChildChannel {
+    public typealias Value = Inner.Value
+
+    let inner: Inner
+
+    public init(_ inner: Inner) {
+        self.inner = inner
+    }
+
+    public func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
+            let operations = channel.pipeline.syncOperations
+            let decoder = try operations.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
+            try operations.addHandler(HTTP10Persistence.UntilUpgrade(), position: .after(decoder))
+            return value
+        }
+    }
+
+    public func handle(value: Value, logger: Logger) async {
+        await inner.handle(value: value, logger: logger)
+    }
+}
