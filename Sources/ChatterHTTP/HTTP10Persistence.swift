@@ -8,24 +8,20 @@ import NIOHTTP1
 /// `Connection: close`, so an HTTP/1.0 client that waits for the close to end a response (`ab`,
 /// simple probes) hung.
 ///
-/// Sits between NIO's HTTP/1 codec and the conversion to `HTTPTypes`. A 1.0 request without
-/// `keep-alive` is passed on marked `Connection: close`, so the server answers and closes; its
-/// response says `Connection: close` too. A 1.0 request with `keep-alive` keeps the connection,
-/// and its response says `Connection: keep-alive`, without which a 1.0 client would not reuse
-/// it. Responses to 1.0 requests are HTTP/1.0 responses, so none is sent chunked.
+/// Sits between NIO's HTTP/1 codec and the conversion to `HTTPTypes`. A 1.0 request is passed on
+/// marked `Connection: close`, so the server answers and closes; its response is an HTTP/1.0
+/// response that says so, never chunked. HTTP/1.0's `keep-alive` extension is declined, as the
+/// RFC allows: a 1.0 response without a length (a streamed body) ends where the connection does,
+/// which a kept connection could not give it.
 public final class HTTP10Persistence: ChannelDuplexHandler, RemovableChannelHandler {
     public typealias InboundIn = HTTPServerRequestPart
     public typealias InboundOut = HTTPServerRequestPart
     public typealias OutboundIn = HTTPServerResponsePart
     public typealias OutboundOut = HTTPServerResponsePart
 
-    private enum Answer {
-        case asIs
-        case http10(keepAlive: Bool)
-    }
-
-    /// One entry per request whose final response head has not been written yet.
-    private var answers = CircularBuffer<Answer>()
+    /// One entry per request whose final response head has not been written yet: whether it
+    /// was an HTTP/1.0 request.
+    private var http10 = CircularBuffer<Bool>()
 
     public init() {}
 
@@ -35,28 +31,23 @@ public final class HTTP10Persistence: ChannelDuplexHandler, RemovableChannelHand
             return
         }
         guard head.version == .http1_0 else {
-            answers.append(.asIs)
+            http10.append(false)
             context.fireChannelRead(data)
             return
         }
-        let keepAlive = head.isKeepAlive
-        answers.append(.http10(keepAlive: keepAlive))
-        if !keepAlive { head.headers.replaceOrAdd(name: "connection", value: "close") }
+        http10.append(true)
+        head.headers.replaceOrAdd(name: "connection", value: "close")
         context.fireChannelRead(wrapInboundOut(.head(head)))
     }
 
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         // Informational (1xx) heads come before the final one and leave the request's entry.
-        guard case .head(var head) = unwrapOutboundIn(data), head.status.code >= 200, let answer = answers.popFirst() else {
-            context.write(data, promise: promise)
-            return
-        }
-        guard case .http10(let keepAlive) = answer else {
+        guard case .head(var head) = unwrapOutboundIn(data), head.status.code >= 200, http10.popFirst() == true else {
             context.write(data, promise: promise)
             return
         }
         head.version = .http1_0
-        head.headers.replaceOrAdd(name: "connection", value: keepAlive ? "keep-alive" : "close")
+        head.headers.replaceOrAdd(name: "connection", value: "close")
         context.write(wrapOutboundOut(.head(head)), promise: promise)
     }
 }

@@ -1,6 +1,6 @@
-"""HTTP/1.0 clients: the connection ends with the response unless the client asked for
-keep-alive (RFC 9112 §9.3). The server used to keep every connection open, and a client that
-waits for the close to end a response (`ab`, simple probes) hung."""
+"""HTTP/1.0 clients: the connection ends with the response (RFC 9112 §9.3; 1.0's keep-alive is
+declined). The server used to keep every connection open, and a client that waits for the close
+to end a response (`ab`, simple probes) hung."""
 
 import sys
 from pathlib import Path
