@@ -1,6 +1,7 @@
-"""HTTP/1.0 clients: the connection ends with the response (RFC 9112 §9.3; 1.0's keep-alive is
-declined). The server used to keep every connection open, and a client that waits for the close
-to end a response (`ab`, simple probes) hung."""
+"""HTTP/1.0 clients: the connection ends with the response (RFC 9112 §9.3; Chatter declines
+1.0's keep-alive, nginx in front of the split topology honours it). The server used to keep
+every connection open, and a client that waits for the close to end a response (`ab`, simple
+probes) hung."""
 
 import sys
 from pathlib import Path
