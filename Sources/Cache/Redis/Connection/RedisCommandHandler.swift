@@ -20,8 +20,9 @@ struct RedisGracefulClose: Sendable {}
 /// the protocol error that closed it); none is ever retried.
 ///
 /// Deadlines are kept by one timer per connection, armed for the earliest deadline in flight and
-/// left running when replies come: a timer scheduled and cancelled for every command was about
-/// 2.6% of the server's CPU on an authenticated request (its revocation check is one command).
+/// left running when replies come: a timer scheduled and cancelled for every command took the
+/// Redis client's share of a short authenticated read (its revocation check is one command)
+/// from 5.3% to 8.9% of the server's CPU.
 final class RedisCommandHandler: ChannelDuplexHandler {
     typealias InboundIn = RESPValue
     typealias OutboundIn = RedisRequest
