@@ -323,6 +323,31 @@ def test_two_browsers_chat_live_survive_going_offline_and_render_text_only(serve
         assert client.errors == [], client.errors
 
 
+def test_catch_up_starts_below_a_hole_an_early_ack_left(server, browser):
+    """After a reconnect, the tick can resend a pending message before the catch-up `sync` goes
+    out; its ack then lands past the messages missed while offline. The catch-up must start
+    below that hole, not at the highest seq held — which is how the test above sometimes ended
+    with the missed messages never shown."""
+    client = Client(browser, server)
+    client.register("erin", "Erin")
+    positions = client.page.evaluate("""() => {
+        const store = window.chatter.store;
+        const id = "chat-with-a-hole";
+        const entry = store.messagesOf(id);
+        for (const seq of [1, 2, 3, 9]) entry.put({ id: `m${seq}`, chat_id: id, seq });
+        entry.loaded = true;
+        store.chats.set(id, { id, last_seq: 9 });
+        const since = store.syncPositions()[id];
+        const held = [entry.contiguousSeq, entry.maxSeq];
+        entry.put({ id: "m4", chat_id: id, seq: 4 });
+        const afterOne = store.syncPositions()[id];
+        store.chats.delete(id);
+        store.messages.delete(id);
+        return { since, held, afterOne };
+    }""")
+    assert positions == {"since": 3, "held": [3, 9], "afterOne": 4}, positions
+
+
 def test_history_pages_back_and_a_revoked_session_returns_to_login(server, browser):
     # Seed a long history over REST, then sign in from the browser.
     carol = server.register("carol")

@@ -26,6 +26,16 @@ export class ChatMessages {
     return max;
   }
 
+  /** The last seq up to which every message is here. A message can arrive past a hole: the
+   * ack of a pending message resent by the tick before the catch-up `sync` went out, on a
+   * socket that has just come back. Catching up from `maxSeq` would skip the hole for good. */
+  get contiguousSeq() {
+    let seq = this.minSeq;
+    if (seq === 0) return 0;
+    while (this.bySeq.has(seq + 1)) seq += 1;
+    return seq;
+  }
+
   /** Ascending by seq. */
   ordered() {
     return [...this.bySeq.values()].sort((a, b) => a.seq - b.seq);
@@ -174,12 +184,13 @@ export class Store {
     return { isNew: false, fromOther: false };
   }
 
-  /** The `since` of a `sync`: the last seq this client holds, per chat. */
+  /** The `since` of a `sync`: per chat, the last seq up to which this client holds every
+   * message (`contiguousSeq`). */
   syncPositions() {
     const since = {};
     for (const chat of this.chats.values()) {
       const entry = this.messages.get(chat.id);
-      since[chat.id] = entry && entry.loaded ? entry.maxSeq : chat.last_seq || 0;
+      since[chat.id] = entry && entry.loaded ? entry.contiguousSeq : chat.last_seq || 0;
     }
     return since;
   }
