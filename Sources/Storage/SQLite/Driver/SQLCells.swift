@@ -14,9 +14,10 @@ struct SQLCells: MessageRowCells {
     mutating func appendNextString(to bytes: inout [UInt8]) throws -> Bool {
         defer { index += 1 }
         // The type first: asking a NULL or numeric cell for text would convert it.
-        guard sqlite_nio_sqlite3_column_type(pointer, index) == SQLITE_TEXT else {
-            guard sqlite_nio_sqlite3_column_type(pointer, index) != SQLITE_NULL else { return false }
-            throw SQLiteFailure(code: SQLITE_MISMATCH, message: "column \(index) is not text", sql: nil)
+        switch sqlite_nio_sqlite3_column_type(pointer, index) {
+        case SQLITE_TEXT: break
+        case SQLITE_NULL: return false
+        default: throw SQLiteFailure(code: SQLITE_MISMATCH, message: "column \(index) is not text", sql: nil)
         }
         let text = sqlite_nio_sqlite3_column_text(pointer, index)
         let length = Int(sqlite_nio_sqlite3_column_bytes(pointer, index))
