@@ -22,6 +22,8 @@ public final class HTTP10Persistence: ChannelDuplexHandler, RemovableChannelHand
     /// One entry per request whose final response head has not been written yet: whether it
     /// was an HTTP/1.0 request.
     private var http10 = CircularBuffer<Bool>()
+    /// A 101 went out: leave at the next flush.
+    private var upgraded = false
 
     public init() {}
 
@@ -41,8 +43,13 @@ public final class HTTP10Persistence: ChannelDuplexHandler, RemovableChannelHand
     }
 
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        guard case .head(var head) = unwrapOutboundIn(data) else {
+            context.write(data, promise: promise)
+            return
+        }
+        if head.status == .switchingProtocols { upgraded = true }
         // Informational (1xx) heads come before the final one and leave the request's entry.
-        guard case .head(var head) = unwrapOutboundIn(data), head.status.code >= 200, http10.popFirst() == true else {
+        guard head.status.code >= 200, http10.popFirst() == true else {
             context.write(data, promise: promise)
             return
         }
@@ -50,41 +57,16 @@ public final class HTTP10Persistence: ChannelDuplexHandler, RemovableChannelHand
         head.headers.replaceOrAdd(name: "connection", value: "close")
         context.write(wrapOutboundOut(.head(head)), promise: promise)
     }
-}
 
-extension HTTP10Persistence {
-    /// In a pipeline set up before the request says whether it upgrades: leaves it once a
-    /// `101 Switching Protocols` goes out, since what follows is no longer HTTP.
-    final class UntilUpgrade: ChannelDuplexHandler, RemovableChannelHandler {
-        typealias InboundIn = HTTPServerRequestPart
-        typealias InboundOut = HTTPServerRequestPart
-        typealias OutboundIn = HTTPServerResponsePart
-        typealias OutboundOut = HTTPServerResponsePart
-
-        private let persistence = HTTP10Persistence()
-        private var upgraded = false
-
-        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            persistence.channelRead(context: context, data: data)
-        }
-
-        func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-            if case .head(let head) = unwrapOutboundIn(data), head.status == .switchingProtocols {
-                upgraded = true
-                context.write(data, promise: promise)
-                return
-            }
-            persistence.write(context: context, data: data, promise: promise)
-        }
-
-        /// Leaves after the flush that follows the 101: removed inside the write, it would drop
-        /// the flush of the same `writeAndFlush`, and the client would never see the 101.
-        func flush(context: ChannelHandlerContext) {
-            context.flush()
-            if upgraded {
-                upgraded = false
-                context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
-            }
+    /// After a `101 Switching Protocols` what follows is no longer HTTP, so the handler leaves
+    /// (in a pipeline set up before the request says whether it upgrades: a split gateway's). It
+    /// leaves after the flush: removed inside the write, it would drop the flush of the same
+    /// `writeAndFlush`, and the client would never see the 101.
+    public func flush(context: ChannelHandlerContext) {
+        context.flush()
+        if upgraded {
+            upgraded = false
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
         }
     }
 }
@@ -105,7 +87,7 @@ public struct HTTP10AwareChannel<Inner: ServerChildChannel>: ServerChildChannel 
         inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
             let operations = channel.pipeline.syncOperations
             let decoder = try operations.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
-            try operations.addHandler(HTTP10Persistence.UntilUpgrade(), position: .after(decoder))
+            try operations.addHandler(HTTP10Persistence(), position: .after(decoder))
             return value
         }
     }

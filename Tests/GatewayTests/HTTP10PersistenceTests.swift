@@ -71,8 +71,8 @@ struct HTTP10PersistenceTests {
         #expect(written[1].headers["connection"] == ["close"])
     }
 
-    @Test func untilUpgradeFlushesThe101ThenLeavesThePipeline() throws {
-        let handler = HTTP10Persistence.UntilUpgrade()
+    @Test func a101IsFlushedThenTheHandlerLeavesThePipeline() throws {
+        let handler = HTTP10Persistence()
         let channel = EmbeddedChannel(handler: handler)
         try channel.writeInbound(request(.http1_1, connection: "upgrade"))
         _ = try channel.readInbound(as: HTTPServerRequestPart.self)
