@@ -37,11 +37,56 @@ struct PoolStateMachineTests {
         let results = (1...5).map { pool.lease(waiterID: $0, waiter: $0, isUsable: { _ in true }) }
         #expect(results.compactMap(connectID).count == 2)
         #expect(pool.waiterCount == 5)
-        // A released connection goes to the longest waiter.
-        _ = pool.connectionEstablished(id: 1, "c1")
-        _ = pool.connectionEstablished(id: 2, "c2")
-        let handed = pool.release(id: 1, "c1", isUsable: true)
-        #expect(handed.lease.map(\.1) == [3])
+        // The first connection up serves every waiter at once; the second goes idle.
+        let first = pool.connectionEstablished(id: 1, "c1")
+        #expect(first.lease.map(\.0) == Array(repeating: "c1", count: 5) && first.lease.map(\.1) == [1, 2, 3, 4, 5])
+        #expect(pool.connectionEstablished(id: 2, "c2").lease.isEmpty && pool.idleCount == 1)
+        // Busy or not, no third connection is opened.
+        for waiter in 6...9 {
+            switch pool.lease(waiterID: waiter, waiter: waiter, isUsable: { _ in true }) {
+            case .leased, .shared(_, connect: nil): break
+            default: Issue.record("lease \(waiter) should have been served by one of the two connections")
+            }
+        }
+    }
+
+    @Test func busyConnectionsAreSharedRatherThanWaitedFor() {
+        var pool = machine(maximum: 2)
+        let first = connectID(pool.lease(waiterID: 1, waiter: 1, isUsable: { _ in true }))
+        _ = pool.connectionEstablished(id: first!, "c1")
+        // c1 is busy: the next caller shares it at once, and one more connection is opened.
+        guard case .shared("c1", let grow?) = pool.lease(waiterID: 2, waiter: 2, isUsable: { _ in true }) else {
+            Issue.record("a busy connection should be shared, and the pool grown")
+            return
+        }
+        guard case .shared("c1", connect: nil) = pool.lease(waiterID: 3, waiter: 3, isUsable: { _ in true }) else {
+            Issue.record("one connect at a time")
+            return
+        }
+        #expect(pool.waiterCount == 0)
+        #expect(pool.connectionEstablished(id: grow, "c2").lease.isEmpty)
+        guard case .leased("c2") = pool.lease(waiterID: 4, waiter: 4, isUsable: { _ in true }) else {
+            Issue.record("an idle connection comes first")
+            return
+        }
+        // At the maximum, the least busy connection is shared: c2 (1 call), not c1 (3).
+        guard case .shared("c2", connect: nil) = pool.lease(waiterID: 5, waiter: 5, isUsable: { _ in true }) else {
+            Issue.record("the least busy connection should be shared")
+            return
+        }
+        // A shared connection goes idle only when its last caller is done.
+        for _ in 1...2 { #expect(pool.release(id: 1, "c1", isUsable: true).lease.isEmpty) }
+        #expect(pool.idleCount == 0 && pool.leasedCount == 2)
+        _ = pool.release(id: 1, "c1", isUsable: true)
+        #expect(pool.idleCount == 1 && pool.leasedCount == 1)
+    }
+
+    @Test func anUnusableConnectionIsNeverShared() {
+        var pool = machine(maximum: 2)
+        _ = pool.lease(waiterID: 1, waiter: 1, isUsable: { _ in true })
+        _ = pool.connectionEstablished(id: 1, "timed-out")
+        #expect(connectID(pool.lease(waiterID: 2, waiter: 2, isUsable: { $0 != "timed-out" })) != nil)
+        #expect(pool.waiterCount == 1)
     }
 
     @Test func deadIdleConnectionsAreSkipped() {
@@ -58,7 +103,8 @@ struct PoolStateMachineTests {
         var pool = machine(maximum: 1)
         _ = pool.lease(waiterID: 1, waiter: 1, isUsable: { _ in true })
         _ = pool.connectionEstablished(id: 1, "c1")
-        #expect(connectID(pool.lease(waiterID: 2, waiter: 2, isUsable: { _ in true })) == nil)
+        // c1 has timed out: the caller waits, and no connection beyond the maximum is opened.
+        #expect(connectID(pool.lease(waiterID: 2, waiter: 2, isUsable: { $0 != "c1" })) == nil)
         let actions = pool.release(id: 1, "c1", isUsable: false)
         #expect(actions.connect.count == 1 && actions.connect.first?.delay == nil)
     }
@@ -106,10 +152,10 @@ struct PoolStateMachineTests {
         var pool = machine(maximum: 2)
         _ = pool.lease(waiterID: 1, waiter: 1, isUsable: { _ in true })
         _ = pool.lease(waiterID: 2, waiter: 2, isUsable: { _ in true })
-        _ = pool.connectionEstablished(id: 1, "leased")
-        _ = pool.lease(waiterID: 3, waiter: 3, isUsable: { _ in true })
+        _ = pool.connectionEstablished(id: 1, "leased")  // serves waiters 1 and 2
+        _ = pool.lease(waiterID: 3, waiter: 3, isUsable: { $0 != "leased" })
         let actions = pool.shutdown()
-        #expect(actions.fail.map(\.0).sorted() == [2, 3])
+        #expect(actions.fail.map(\.0).sorted() == [3])
         #expect(actions.fail.allSatisfy { $0.1.code == .shutDown })
         #expect(actions.close == ["leased"])
         #expect(pool.connectionEstablished(id: 2, "late").close == ["late"])

@@ -39,12 +39,27 @@ final class ConnectionPool: Sendable {
     /// Waits up to `connectionRequestTimeout` for a connection; fails at once with
     /// ``RedisError/Code/unavailable`` while Redis is known to be unreachable.
     func lease() async throws -> RedisConnection {
+        // Nearly always a connection is idle or can be shared: no continuation then.
+        switch state.withLock({ $0.leaseWithoutWaiting(isUsable: \.isUsable) }) {
+        case .leased(let connection):
+            return connection
+        case .shared(let connection, let connectID):
+            if let connectID { requestSink.yield(ConnectRequest(id: connectID, delay: nil)) }
+            return connection
+        case .failed(let error):
+            throw error
+        case .wait, nil:
+            break
+        }
         let waiterID = nextWaiterID.wrappingAdd(1, ordering: .relaxed).oldValue
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (waiter: Waiter) in
                 let result = state.withLock { $0.lease(waiterID: waiterID, waiter: waiter, isUsable: \.isUsable) }
                 switch result {
                 case .leased(let connection):
+                    waiter.resume(returning: connection)
+                case .shared(let connection, let connectID):
+                    if let connectID { requestSink.yield(ConnectRequest(id: connectID, delay: nil)) }
                     waiter.resume(returning: connection)
                 case .failed(let error):
                     waiter.resume(throwing: error)
