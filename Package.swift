@@ -357,7 +357,10 @@ let package = Package(
         ),
         .testTarget(
             name: "CacheContractTests",
-            dependencies: ["ChatterCore", "RedisCache", "RedisClient", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "ChatterCore", "RedisCache", "RedisClient", "MessagingService", "SQLiteStorage",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -201,7 +201,6 @@ struct ChatterComponents {
             let (keys, tokens, hasher) = try await authCredentials(configuration)
             let users = storage.users
             let chatRepository = storage.chats
-            let messageRepository = storage.messages
             var dependencyServices: [any Service] = []
             var readinessChecks = storage.readinessChecks
             let revocations: any RevocationList
@@ -242,6 +241,7 @@ struct ChatterComponents {
             } else {
                 limiter = InMemoryRateLimiter()
             }
+            let messageRepository = storage.cachingHistory(configuration: configuration, redis: redis, metrics: metrics)
             let membershipCache = MembershipCache()
             let messaging = MessagingService(
                 messages: messageRepository, membership: ChatMembershipLookup(chats: chatRepository, cache: membershipCache))

@@ -104,7 +104,8 @@ struct RoleComponents {
                 let membership: any MembershipLookup = roles.contains(.chat)
                     ? ChatMembershipLookup(chats: storage.chats, cache: membershipCache)
                     : RemoteChatDirectory(client: client(.chat), cache: membershipCache)
-                let messaging = MessagingService(messages: storage.messages, membership: membership)
+                let messaging = MessagingService(
+                    messages: storage.cachingHistory(configuration: configuration, redis: redis, metrics: metrics), membership: membership)
                 components.messaging = messaging
                 messagingOperations = messaging
                 // The chat role may run elsewhere: its events keep the membership cache true.

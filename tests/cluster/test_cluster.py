@@ -22,6 +22,7 @@ import websocket
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from cluster_topology import Cluster  # noqa: E402  (shared with tests/observability)
+from history_reads import check_newest_page_follows_every_change  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +100,10 @@ def test_the_instances_act_as_one(cluster):
     finally:
         alice_ws.close()
         bob_ws.close()
+
+
+def test_a_change_on_one_instance_is_in_the_next_page_the_other_serves(cluster):
+    check_newest_page_follows_every_change(cluster.instances, auth(register(cluster.url)), cluster.url)
 
 
 def test_a_rule_changed_on_one_instance_applies_on_the_other(cluster):

@@ -27,6 +27,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from cluster_topology import Cluster  # noqa: E402
+from history_reads import check_newest_page_follows_every_change  # noqa: E402
 from raw_http import check_http10_connection_handling  # noqa: E402
 
 ROUNDS = [1, 2]
@@ -81,6 +82,11 @@ def test_the_edge_checks_tokens_and_hides_internal_apis(cluster):
     assert r.status_code == 403, r.text
     # Every role checks tokens itself too (JWKS from auth): straight at a messaging instance.
     assert requests.get(cluster.roles["messaging"][0] + "/v1/chats/x/messages", headers=forged, timeout=10).status_code == 401
+
+
+def test_a_change_on_one_messaging_process_is_in_the_next_page_the_other_serves(cluster):
+    """Straight at the two messaging processes, each holding pages in memory (Redis versions)."""
+    check_newest_page_follows_every_change(cluster.roles["messaging"], bearer(register(cluster.url)), cluster.url)
 
 
 def test_one_rate_limit_budget_for_both_gateways_changed_at_run_time(cluster):

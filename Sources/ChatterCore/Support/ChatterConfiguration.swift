@@ -27,6 +27,10 @@ public struct ChatterConfiguration: Sendable {
     public var passwordHashQueueLimit: Int = 256
     /// Largest request body accepted, in bytes. `CHATTER_MAX_BODY_BYTES`, default 65536.
     public var maxBodyBytes: Int = 64 * 1024
+    /// Bytes of newest history pages a messaging instance keeps in memory, each served only
+    /// while its chat is unchanged (`docs/architecture.md`, "History page cache").
+    /// `CHATTER_HISTORY_CACHE_BYTES`, default 67108864 (64 MiB); 0 turns the cache off.
+    public var historyCacheBytes: Int = 64 * 1024 * 1024
     /// Frames one WebSocket may have waiting before it is closed as too slow (4008).
     /// `CHATTER_WS_SEND_QUEUE`, default 1024.
     public var webSocketSendQueue: Int = 1024
@@ -123,6 +127,7 @@ public struct ChatterConfiguration: Sendable {
         try integer("CHATTER_PASSWORD_THREADS", &passwordHashThreads, minimum: 1)
         try integer("CHATTER_PASSWORD_QUEUE", &passwordHashQueueLimit, minimum: 1)
         try integer("CHATTER_MAX_BODY_BYTES", &maxBodyBytes, minimum: 1024)
+        try integer("CHATTER_HISTORY_CACHE_BYTES", &historyCacheBytes, minimum: 0)
         try integer("CHATTER_WS_SEND_QUEUE", &webSocketSendQueue, minimum: 1)
         try integer("CHATTER_WS_AUTH_TIMEOUT_MS", &webSocketAuthTimeoutMs, minimum: 1)
         try integer("CHATTER_PRESENCE_GRACE_MS", &presenceGraceMs, minimum: 0)

@@ -32,6 +32,8 @@ public final class ChatterMetrics: Sendable {
     private let sentCounters = InstrumentCache<String, Counter>()
     private let deliveredCounters = InstrumentCache<String, Counter>()
     private let closedCounters = InstrumentCache<String, Counter>()
+    private let historyCacheReads = InstrumentCache<String, Counter>()
+    let historyCacheBytes: Gauge
     private let collectors = Mutex<[@Sendable () async -> Void]>([])
 
     public init(version: String = ChatterMetrics.defaultVersion) {
@@ -55,6 +57,8 @@ public final class ChatterMetrics: Sendable {
             buckets: Self.latencyBuckets)
         outboxRelayed = registry.makeCounter(descriptor: .chatter(
             "chatter_outbox_relayed_total", help: "Outbox rows published to the event log."))
+        historyCacheBytes = registry.makeGauge(descriptor: .chatter(
+            "chatter_history_cache_bytes", help: "Bytes of newest history pages this process holds in memory."))
         outboxBacklog = registry.makeGauge(descriptor: .chatter(
             "chatter_outbox_backlog_events", help: "Outbox rows committed but not yet published to the event log."))
         outboxOldestAge = registry.makeGauge(descriptor: .chatter(
@@ -106,6 +110,20 @@ public final class ChatterMetrics: Sendable {
     }
 
     // MARK: Messages and real time
+
+    /// A newest-page read: `hit` (from memory), `miss` (read from the store and kept) or
+    /// `uncached` (a page from a seq, or no chat version to check against).
+    public func historyPageRead(result: String) {
+        historyCacheReads.get(result) {
+            registry.makeCounter(descriptor: .chatter(
+                "chatter_history_cache_reads_total", help: "History page reads, by how the page cache answered them."),
+                labels: [("result", result)])
+        }.increment()
+    }
+
+    public func historyCacheHeld(bytes: Int) {
+        historyCacheBytes.set(Double(bytes))
+    }
 
     /// An acknowledged new message (an idempotent replay of a send is not counted).
     public func messageSent(transport: String) {
