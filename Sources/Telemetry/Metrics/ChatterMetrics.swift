@@ -73,6 +73,7 @@ public final class ChatterMetrics: Sendable {
         // Series that exist from the start, so `rate()` and `increase()` see their first events.
         for transport in ["http", "websocket"] { sentCounter(transport: transport).increment(by: Int64(0)) }
         for reason in Self.closeReasons { closedCounter(reason: reason).increment(by: Int64(0)) }
+        for result in Self.historyReadResults { historyReadCounter(result: result).increment(by: Int64(0)) }
     }
 
     /// The values of the `reason` label of `chatter_websocket_connections_closed_total`.
@@ -114,11 +115,18 @@ public final class ChatterMetrics: Sendable {
     /// A newest-page read: `hit` (from memory), `miss` (read from the store and kept) or
     /// `uncached` (a page from a seq, or no chat version to check against).
     public func historyPageRead(result: String) {
+        historyReadCounter(result: result).increment()
+    }
+
+    /// The values of the `result` label of `chatter_history_cache_reads_total`.
+    public static let historyReadResults = ["hit", "miss", "uncached"]
+
+    private func historyReadCounter(result: String) -> Counter {
         historyCacheReads.get(result) {
             registry.makeCounter(descriptor: .chatter(
                 "chatter_history_cache_reads_total", help: "History page reads, by how the page cache answered them."),
                 labels: [("result", result)])
-        }.increment()
+        }
     }
 
     public func historyCacheHeld(bytes: Int) {
