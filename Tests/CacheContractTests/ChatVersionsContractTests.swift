@@ -40,7 +40,7 @@ struct ChatVersionsBackend: Sendable, CustomTestStringConvertible {
             let before = try await first.current(chatID: "c1")
             #expect(try await first.current(chatID: "c1") == before)
             #expect(try await second.current(chatID: "c1") == before, "every instance reads the same token")
-            try await second.bump(chatID: "c1")
+            try await second.bump(chatIDs: ["c1"])
             let after = try await first.current(chatID: "c1")
             #expect(after != before, "a change made by another instance is seen")
             #expect(try await second.current(chatID: "c1") == after)
@@ -53,10 +53,25 @@ struct ChatVersionsBackend: Sendable, CustomTestStringConvertible {
         try await backend.run { first, second, _ in
             var seen: Set<String> = []
             for round in 0..<20 {
-                try await (round.isMultiple(of: 2) ? first : second).bump(chatID: "c1")
+                try await (round.isMultiple(of: 2) ? first : second).bump(chatIDs: ["c1"])
                 let token = try await first.current(chatID: "c1")
                 #expect(seen.insert(token).inserted, "token \(token) came back")
             }
+        }
+    }
+
+    @Test(arguments: ChatVersionsBackend.all)
+    func oneCallReplacesEveryChatItNames(_ backend: ChatVersionsBackend) async throws {
+        try await backend.run { first, second, _ in
+            let chats = ["a", "b", "c", "untouched"]
+            var before: [String: String] = [:]
+            for chat in chats { before[chat] = try await first.current(chatID: chat) }
+            try await first.bump(chatIDs: ["a", "b", "c"])
+            for chat in ["a", "b", "c"] {
+                #expect(try await second.current(chatID: chat) != before[chat], "\(chat) was replaced")
+            }
+            #expect(try await second.current(chatID: "untouched") == before["untouched"])
+            try await first.bump(chatIDs: [])
         }
     }
 

@@ -82,6 +82,37 @@ import Testing
         }
     }
 
+    /// Concurrent sends share calls to the versions (one per batch, not one per send), and each
+    /// send returns only once its own chat's version was replaced — or fails with the call.
+    @Test func concurrentChangesShareTheirVersionCalls() async throws {
+        try await withMessages { store in
+            let recorder = RecordingVersions(InMemoryChatVersions())
+            let cache = CachedHistoryRepository(store, versions: recorder, budgetBytes: 1 << 20)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<60 {
+                    group.addTask {
+                        let chatID = "chat-\(index)"  // one send per chat: only its own call replaces it
+                        _ = try await send(cache, chatID, "message \(index)")
+                        #expect(recorder.replaced(chatID), "\(chatID)'s send returned before its version was replaced")
+                    }
+                }
+                try await group.waitForAll()
+            }
+            #expect(recorder.calls >= 1 && recorder.calls < 60, "\(recorder.calls) calls for 60 sends")
+
+            recorder.failing = true
+            let results = await withTaskGroup(of: Bool.self) { group in
+                for index in 0..<10 {
+                    group.addTask { (try? await send(cache, "chat-\(index)", "lost version")) != nil }
+                }
+                return await group.reduce(into: [Bool]()) { $0.append($1) }
+            }
+            #expect(results == Array(repeating: false, count: 10), "every send whose version call failed answers an error")
+            recorder.failing = false
+            _ = try await send(cache, "chat-0", "after")
+        }
+    }
+
     @Test func pagesFromASeqAndReadsWithoutAVersionGoToTheStore() async throws {
         try await withMessages { store in
             let counted = CountingMessages(store)
@@ -167,11 +198,39 @@ private final class FlakyVersions: ChatVersions {
         return try await inner.current(chatID: chatID)
     }
 
-    func bump(chatID: String) async throws {
+    func bump(chatIDs: [String]) async throws {
         if down || failing.withLock({ state in defer { state = false }; return state }) {
             throw ChatterError.unavailable("the cache", detail: "test")
         }
-        try await inner.bump(chatID: chatID)
+        try await inner.bump(chatIDs: chatIDs)
+    }
+}
+
+/// Versions that take a while to answer, remembering which chats they replaced and how many
+/// calls it took; or failing every call.
+private final class RecordingVersions: ChatVersions {
+    let inner: any ChatVersions
+    private let state = Mutex((calls: 0, replaced: Set<String>(), failing: false))
+
+    init(_ inner: any ChatVersions) { self.inner = inner }
+
+    var calls: Int { state.withLock { $0.calls } }
+    func replaced(_ chatID: String) -> Bool { state.withLock { $0.replaced.contains(chatID) } }
+    var failing: Bool {
+        get { state.withLock { $0.failing } }
+        set { state.withLock { $0.failing = newValue } }
+    }
+
+    func current(chatID: String) async throws -> String { try await inner.current(chatID: chatID) }
+
+    func bump(chatIDs: [String]) async throws {
+        try await Task.sleep(for: .milliseconds(5))  // a round trip, so changes pile up behind it
+        if failing { throw ChatterError.unavailable("the cache", detail: "test") }
+        try await inner.bump(chatIDs: chatIDs)
+        state.withLock { state in
+            state.calls += 1
+            state.replaced.formUnion(chatIDs)
+        }
     }
 }
 

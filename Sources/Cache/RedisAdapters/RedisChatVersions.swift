@@ -44,9 +44,23 @@ public final class RedisChatVersions: ChatVersions {
         }
     }
 
-    public func bump(chatID: String) async throws {
+    /// KEYS the chats' keys; ARGV a fresh token per key, then the lifetime in ms.
+    static let replaceAll = RedisScript("""
+        local lifetime = ARGV[#ARGV]
+        for i, key in ipairs(KEYS) do redis.call('SET', key, ARGV[i], 'PX', lifetime) end
+        return #KEYS
+        """)
+
+    public func bump(chatIDs: [String]) async throws {
+        guard !chatIDs.isEmpty else { return }
         try await RedisRevocationList.mapErrors {
-            try await redis.set(prefix + chatID, freshToken(), expiresIn: lifetime)
+            if chatIDs.count == 1 {
+                try await redis.set(prefix + chatIDs[0], freshToken(), expiresIn: lifetime)
+            } else {
+                _ = try await redis.evalScript(
+                    Self.replaceAll, keys: chatIDs.map { prefix + $0 },
+                    args: chatIDs.map { _ in freshToken() } + [String(lifetime.components.seconds * 1000)])
+            }
         }
     }
 

@@ -9,6 +9,7 @@
 public protocol ChatVersions: Sendable {
     /// The chat's current token; a new one, never handed out before, if none is held.
     func current(chatID: String) async throws -> String
-    /// Replaces the chat's token with a new one, never handed out before.
-    func bump(chatID: String) async throws
+    /// Replaces each chat's token with a new one, never handed out before — in one call, so
+    /// that concurrent changes can share it.
+    func bump(chatIDs: [String]) async throws
 }

@@ -23,8 +23,10 @@ public final class InMemoryChatVersions: ChatVersions {
         }
     }
 
-    public func bump(chatID: String) async throws {
-        state.withLock { state in _ = Self.issue(chatID, in: &state, capacity: capacity) }
+    public func bump(chatIDs: [String]) async throws {
+        state.withLock { state in
+            for chatID in chatIDs { _ = Self.issue(chatID, in: &state, capacity: capacity) }
+        }
     }
 
     private static func issue(_ chatID: String, in state: inout State, capacity: Int) -> UInt64 {

@@ -17,6 +17,7 @@ public struct CachedHistoryRepository: MessageRepository {
     let inner: any MessageRepository
     let versions: any ChatVersions
     let pages: HistoryPageStore
+    let bumps: VersionBumps
     let observe: @Sendable (HistoryCacheRead) -> Void
 
     /// How a page read went, for the metrics.
@@ -36,6 +37,7 @@ public struct CachedHistoryRepository: MessageRepository {
         self.inner = inner
         self.versions = versions
         self.pages = HistoryPageStore(budget: budgetBytes)
+        self.bumps = VersionBumps(versions)
         self.observe = observe
     }
 
@@ -82,10 +84,10 @@ public struct CachedHistoryRepository: MessageRepository {
         do {
             result = try await change()
         } catch {
-            try? await versions.bump(chatID: chatID)
+            try? await bumps.bump(chatID)
             throw error
         }
-        try await versions.bump(chatID: chatID)
+        try await bumps.bump(chatID)
         return result
     }
 
