@@ -118,3 +118,62 @@ def test_revocation_lives_in_redis_and_an_outage_is_a_503_that_heals(launch, red
         time.sleep(0.2)
     assert revoked.status_code == 401, "a logged-out session must stay revoked after Redis lost its data"
     assert server.proc.poll() is None, "the server must not have crashed"
+
+
+def _answer_to(ws: websocket.WebSocket, client_msg_id: str) -> dict:
+    """The `ack` or `error` frame for a send, skipping the events around it."""
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        ws.settimeout(max(0.1, deadline - time.monotonic()))
+        frame = json.loads(ws.recv())
+        if frame.get("type") in ("ack", "error") and frame.get("client_msg_id") == client_msg_id:
+            return frame
+    raise AssertionError(f"no answer to {client_msg_id}")
+
+
+def test_a_send_whose_history_version_cannot_be_replaced_is_not_acknowledged_until_its_retry(launch, redis, monkeypatch):
+    """The newest history page is served from memory while the chat's version in Redis is unchanged
+    (docs/architecture.md, "History page cache"). With Redis down a send still commits but cannot
+    replace that version, so it is answered with an error, not an ack; once Redis is back its
+    retry (same client_msg_id) is acknowledged as the same message, and the next page shows it."""
+    monkeypatch.setenv("CHATTER_REDIS_URL", f"redis://127.0.0.1:{redis.port}")
+    server = launch()
+    alice = server.register()
+    token = alice["access_token"]
+    chat = server.post("/v1/chats", token=token, json={"type": "group", "title": "outage", "member_ids": []})
+    assert chat.status_code == 201, chat.text
+    chat_id = chat.json()["id"]
+    assert server.post(f"/v1/chats/{chat_id}/messages", token=token,
+                       json={"body": "before", "client_msg_id": "before-1"}).status_code == 201
+    page = f"/v1/chats/{chat_id}/messages"
+    for _ in range(2):  # the second read is served from memory
+        assert [m["body"] for m in server.get(page, token=token).json()["messages"]] == ["before"]
+
+    ws = websocket.create_connection(server.base_url.replace("http://", "ws://") + "/v1/ws",
+                                     header=[f"Authorization: Bearer {token}"], timeout=10)
+    assert json.loads(ws.recv())["type"] == "ready"
+    redis.stop()
+    frame = {"type": "send", "chat_id": chat_id, "body": "during the outage", "client_msg_id": "outage-1"}
+    ws.send(json.dumps(frame))
+    refused = _answer_to(ws, "outage-1")
+    assert refused["type"] == "error" and refused["error"]["code"] == "service_unavailable", refused
+    assert server.proc.poll() is None
+
+    redis.proc = None
+    redis.start()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and server.get("/v1/users/me", token=token).status_code != 200:
+        time.sleep(0.2)
+    acked = None
+    while time.monotonic() < deadline:
+        ws.send(json.dumps(frame))
+        answer = _answer_to(ws, "outage-1")
+        if answer["type"] == "ack":
+            acked = answer
+            break
+        time.sleep(0.2)
+    assert acked is not None, "the retry was never acknowledged"
+    assert acked["message"]["seq"] == 2, acked
+    bodies = [m["body"] for m in server.get(page, token=token).json()["messages"]]
+    assert bodies == ["before", "during the outage"], bodies
+    ws.close()
