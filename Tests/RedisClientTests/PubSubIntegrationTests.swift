@@ -63,6 +63,24 @@ struct PubSubIntegrationTests {
         }
     }
 
+    /// Subscribing again while the last drop's UNSUBSCRIBE is still on its way: `subscribe`
+    /// must not return before Redis has the new subscription, so a message published right after
+    /// it reaches it (an earlier version returned on the subscription being dropped).
+    @Test func aResubscribeRacingTheDropsUnsubscribeStillReceives() async throws {
+        try await withClient(TestRedis.configuration()) { redis in
+            let channel = TestRedis.key()
+            for round in 0..<200 {
+                do {
+                    let first = try await redis.subscribe(channel: channel)
+                    _ = first
+                }
+                let again = try await redis.subscribe(channel: channel)
+                #expect(try await redis.publish("round \(round)", to: channel) == 1, "round \(round)")
+                _ = again
+            }
+        }
+    }
+
     @Test func subscriptionsEndWhenTheClientShutsDown() async throws {
         let subscription = try await withClient(TestRedis.configuration()) { redis in
             try await redis.subscribe(channel: TestRedis.key())

@@ -40,8 +40,15 @@ extension SubscriptionManager {
         let (wanted, confirmed) = registry.withLock { ($0.wanted, $0.confirmed) }
         do {
             for channel in confirmed.subtracting(wanted) {
-                _ = try await connection.send(["UNSUBSCRIBE", channel])
-                registry.withLock { $0.unconfirm(channel) }
+                // Unconfirmed before the command, not after its reply, and only if nobody
+                // subscribed again since `wanted` was read: a `subscribe` must never return on a
+                // subscription Redis is about to drop, missing what is published after it.
+                let drop = registry.withLock { registry in
+                    guard !registry.wanted.contains(channel) else { return false }
+                    registry.unconfirm(channel)
+                    return true
+                }
+                if drop { _ = try await connection.send(["UNSUBSCRIBE", channel]) }
             }
             try await subscribe(wanted.subtracting(confirmed), on: connection)
         } catch is CancellationError {
