@@ -14,7 +14,7 @@ extension StorageBackend {
         let versions: any ChatVersions
         if let redis {
             versions = RedisChatVersions(redis: redis)
-        } else if singleWriter {
+        } else if configuration.databaseURL == nil {  // the embedded store, as `open` chose
             versions = InMemoryChatVersions()
         } else {
             return messages

@@ -25,8 +25,6 @@ struct StorageBackend {
     var eventLog: any EventLog
     /// Whether `eventLog` is shared with other processes (Kafka).
     var eventLogIsShared: Bool
-    /// Whether this process is the only one that writes the store (the embedded SQLite file).
-    var singleWriter: Bool
     /// Started before the roles and stopped after them (the stores, their retention).
     var services: [any Service]
     var readinessChecks: [ReadinessCheck]
@@ -58,7 +56,7 @@ struct StorageBackend {
                 return StorageBackend(
                     users: SQLiteUserRepository(store: local), sessions: SQLiteSessionRepository(store: local),
                     chats: SQLiteChatRepository(store: local), messages: SQLiteMessageRepository(store: local),
-                    outbox: outbox, eventLog: eventLog, eventLogIsShared: shared != nil, singleWriter: true,
+                    outbox: outbox, eventLog: eventLog, eventLogIsShared: shared != nil,
                     services: logServices + [local, SQLiteRetention(store: local, logger: logger)],
                     readinessChecks: [ReadinessCheck(name: "database") { try await local.ping() }] + (shared == nil ? [] : [logCheck]),
                     usableBeforeRunning: true, close: { await local.close() })
@@ -68,7 +66,7 @@ struct StorageBackend {
             return StorageBackend(
                 users: PostgresUserRepository(store: postgres), sessions: PostgresSessionRepository(store: postgres),
                 chats: PostgresChatRepository(store: postgres), messages: PostgresMessageRepository(store: postgres),
-                outbox: PostgresOutboxReader(store: postgres), eventLog: eventLog, eventLogIsShared: shared != nil, singleWriter: false,
+                outbox: PostgresOutboxReader(store: postgres), eventLog: eventLog, eventLogIsShared: shared != nil,
                 services: logServices + [local, postgres, SQLiteRetention(store: local, logger: logger),
                                          PostgresRetention(store: postgres, logger: logger)],
                 readinessChecks: [ReadinessCheck(name: "database") { try await postgres.ping() }, logCheck],

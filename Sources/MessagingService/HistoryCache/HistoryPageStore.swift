@@ -56,7 +56,6 @@ final class HistoryPageStore: Sendable {
     }
 
     var storedBytes: Int { state.withLock { $0.bytes } }
-    var count: Int { state.withLock { $0.entries.count } }
 
     /// Drops the least recently used pages in one pass, so the sort is paid once per quarter of
     /// the budget rather than on every store.
